@@ -1,0 +1,38 @@
+# The verbs a reader or an author types. Each target creates .venv and installs
+# requirements.txt into it first, when that has not been done since requirements.txt changed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CHAPTER ?=
+
+.PHONY: book test lab execute clean help
+.DEFAULT_GOAL := help
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)  ## build the website clean into _build/html, warnings are errors
+	rm -rf _build
+	$(BIN)/jupyter-book build . -W --keep-going
+	@echo "Open $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)  ## run every test: lossbook, hygiene, the site build, every chapter (nbval)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)  ## open the chapters in JupyterLab
+	$(BIN)/jupyter lab chapters
+
+execute: $(STAMP)  ## re-execute CHAPTER=chapters/NN-name.ipynb (default: all) in place
+	$(BIN)/python -m lossbook.notebooks $(CHAPTER)
+
+clean:  ## remove the built site and caches (keeps .venv)
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

@@ -1,0 +1,144 @@
+"""Book hygiene (GUIDE section 4): the table of contents, and stored outputs nbval can trust.
+
+nbval compares only what is stored: a cell never executed, a partial re-run, or an error
+that should not be there would slip through it. These tests catch each of those, and check
+that the sanitizers of tests/nbval.cfg cannot hide a changed digit.
+"""
+
+import configparser
+import copy
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from conftest import CHAPTERS, ROOT, chapter_notebooks, toc_files
+
+from lossbook.notebooks import hygiene, output_text
+
+NOTEBOOKS = chapter_notebooks()
+CHAPTER_1 = CHAPTERS / "01-binary-cross-entropy.ipynb"
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_every_toc_entry_exists():
+    missing = [f for f in toc_files()
+               if not any((ROOT / f"{f}{ext}").is_file() for ext in (".md", ".ipynb"))]
+    assert not missing, f"_toc.yml names files that do not exist: {missing}"
+
+
+def test_every_chapter_is_in_the_toc():
+    listed = set(toc_files())
+    pages = sorted(CHAPTERS.glob("*.ipynb")) + sorted(CHAPTERS.glob("*.md"))
+    absent = [p.name for p in pages if str(p.relative_to(ROOT).with_suffix("")) not in listed]
+    assert not absent, f"chapters missing from _toc.yml: {absent}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_chapter_hygiene(path):
+    assert hygiene(_read(path)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_chapter_opens_with_a_title_and_ends_with_references(path):
+    cells = _read(path).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    assert any(c.cell_type == "markdown" and c.source.startswith("## Summary") for c in cells)
+    assert any(c.cell_type == "markdown" and "{cite}" in c.source for c in cells)
+
+
+def _code(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_hygiene_finds_a_cell_never_executed():
+    nb = _read(CHAPTER_1)
+    _code(nb)[3].execution_count = None
+    assert any("never executed" in p for p in hygiene(nb))
+
+
+def test_hygiene_finds_counts_out_of_order():
+    nb = _read(CHAPTER_1)
+    _code(nb)[2].execution_count, _code(nb)[3].execution_count = 4, 3
+    assert any("in order" in p for p in hygiene(nb))
+
+
+def test_hygiene_finds_an_error_in_an_untagged_cell():
+    nb = _read(CHAPTER_1)
+    tagged = next(c for c in _code(nb) if "raises-exception" in c.metadata.get("tags", []))
+    untagged = next(c for c in _code(nb) if not c.metadata.get("tags"))
+    untagged.outputs = copy.deepcopy(tagged.outputs)
+    assert any("no raises-exception tag" in p for p in hygiene(nb))
+
+
+def test_hygiene_finds_a_stale_raises_exception_tag():
+    nb = _read(CHAPTER_1)
+    tagged = next(c for c in _code(nb) if "raises-exception" in c.metadata.get("tags", []))
+    tagged.outputs = []
+    assert any("raised nothing" in p for p in hygiene(nb))
+
+
+def test_hygiene_finds_a_machine_path_and_a_missing_setup():
+    nb = _read(CHAPTER_1)
+    _code(nb)[1].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text=f"saved to {ROOT}/x.csv\n")]
+    _code(nb)[0].source = "import torch"
+    problems = hygiene(nb)
+    assert any("machine path" in p for p in problems)
+    assert any("lb.setup()" in p for p in problems)
+
+
+def _sanitizers():
+    config = configparser.ConfigParser()
+    config.read(ROOT / "tests" / "nbval.cfg")
+    return [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]
+
+
+def _sanitize(text, sanitizers):
+    for regex, replace in sanitizers:
+        text = regex.sub(replace, text)
+    return text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_sanitizers_keep_every_digit_checked(path):
+    """Change any one digit of a checked output (outside a sanitizer's own match) and the
+    sanitized texts differ, so nbval sees the change."""
+    sanitizers = _sanitizers()
+    checked = 0
+    for cell in _code(_read(path)):
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
+            continue
+        for out in cell.outputs:
+            text = output_text(out)
+            masked = set()
+            for regex, _ in sanitizers:
+                for m in regex.finditer(text):
+                    masked.update(range(*m.span()))
+            for i, ch in enumerate(text):
+                if ch.isdigit() and i not in masked:
+                    changed = text[:i] + str((int(ch) + 1) % 10) + text[i + 1:]
+                    assert _sanitize(changed, sanitizers) != _sanitize(text, sanitizers)
+                    checked += 1
+    assert checked > 0
+
+
+def test_nbval_with_this_config_fails_on_a_changed_output(tmp_path):
+    """End to end: a stored output that the code no longer produces fails pytest."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    nb.cells[0].execution_count = 1
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="43\n")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "changed.ipynb"
+    nbformat.write(nb, path)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
+         "-n", "0", "-q", str(path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 failed" in run.stdout
