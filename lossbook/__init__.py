@@ -8,13 +8,13 @@ Every chapter starts with::
 Modules: :mod:`~lossbook.functional` (reference losses written from their formulas),
 :mod:`~lossbook.checks` (input validation with explanatory errors), :mod:`~lossbook.data`
 (seeded data), :mod:`~lossbook.plots` (house style and recurring figures),
-:mod:`~lossbook.compare` (side-by-side tables), :mod:`~lossbook.notebooks` (re-execute
-chapters).
+:mod:`~lossbook.compare` (side-by-side tables), :mod:`~lossbook.train` (a deterministic
+training loop), :mod:`~lossbook.notebooks` (re-execute chapters).
 """
 
-from lossbook import checks, compare, data, functional, plots
+from lossbook import checks, compare, data, functional, plots, train
 from lossbook._setup import setup
 
 __version__ = "0.1.0"
 
-__all__ = ["checks", "compare", "data", "functional", "plots", "setup"]
+__all__ = ["checks", "compare", "data", "functional", "plots", "setup", "train"]

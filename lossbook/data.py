@@ -48,3 +48,52 @@ def two_class_scores(
     noise = torch.randn(n, generator=gen) * std
     scores = (target - 0.5) * separation + noise
     return scores, target
+
+
+def breast_cancer() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's bundled Wisconsin breast cancer data set (no download).
+
+    569 tumours with 30 real-valued features. The target is 1 for *malignant* (212
+    tumours, 37 %) and 0 for benign: scikit-learn codes malignant as 0, and this function
+    flips it so that the positive class is the one a screening model looks for.
+
+    Returns:
+        ``(x, y)``: float32 features of shape ``(569, 30)`` and float32 labels ``(569,)``.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    x = torch.tensor(bunch.data, dtype=torch.float32)
+    y = torch.tensor(bunch.target == 0, dtype=torch.float32)
+    return x, y
+
+
+def subsample_positives(
+    x: torch.Tensor, y: torch.Tensor, positive_fraction: float, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Make a binary data set more imbalanced by keeping a random subset of its positives.
+
+    Keeps every negative and ``k`` randomly chosen positives, ``k`` chosen so that positives
+    make up ``positive_fraction`` of the result (rounded, at least 1). The order of the kept
+    rows is preserved.
+
+    Raises:
+        ValueError: ``positive_fraction`` not in (0, current fraction of positives], or
+            ``x`` and ``y`` of different lengths.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    positives = torch.nonzero(y == 1).squeeze(1)
+    n_neg = len(y) - len(positives)
+    current = len(positives) / len(y)
+    if not 0 < positive_fraction <= current:
+        raise ValueError(
+            f"positive_fraction must be in (0, {current:.4g}] (the current fraction), "
+            f"got {positive_fraction!r}"
+        )
+    k = max(1, round(positive_fraction * n_neg / (1 - positive_fraction)))
+    gen = torch.Generator().manual_seed(seed)
+    kept = positives[torch.randperm(len(positives), generator=gen)[:k]]
+    keep = (y == 0).clone()
+    keep[kept] = True
+    return x[keep], y[keep]
