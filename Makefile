@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTER ?=
 
-.PHONY: book test lab execute clean help
+.PHONY: book test lab execute serve clean help
+PORT ?= 8000
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -32,6 +33,11 @@ lab: $(STAMP)  ## open the chapters in JupyterLab
 
 execute: $(STAMP)  ## re-execute CHAPTER=chapters/NN-name.ipynb (default: all) in place
 	$(BIN)/python -m lossbook.notebooks $(CHAPTER)
+
+serve:  ## serve the built site on http://127.0.0.1:$(PORT) (after make book)
+	@test -f _build/html/index.html || { echo "No site yet: run make book first"; exit 1; }
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf _build .pytest_cache .hypothesis

@@ -2,32 +2,22 @@
 MathJax. The site is built once per test run into a temporary folder."""
 
 import re
-import subprocess
-import sys
-import pathlib
 
 import pytest
-from conftest import ROOT, toc_files
+from conftest import toc_files
 
 pytestmark = pytest.mark.build
 
-JUPYTER_BOOK = pathlib.Path(sys.executable).parent / "jupyter-book"
-
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    run = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True, text=True, timeout=300,
-    )
-    return run, out / "_build" / "html"
+def site(built_site):
+    return built_site
 
 
 def test_build_succeeds_without_warnings(site):
     run, html = site
-    log = run.stdout + run.stderr
-    assert run.returncode == 0, log[-5000:]
+    log = run["log"]
+    assert run["returncode"] == 0, log[-5000:]
     assert not re.search(r"WARNING|ERROR", log), log[-5000:]
     assert (html / "index.html").is_file()
 
@@ -44,6 +34,29 @@ def test_math_comes_from_the_local_mathjax_copy(site):
     assert '<script defer="defer" src="../_static/mathjax/tex-chtml.js">' in page
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert r"\log" in page  # the chapter's formulas reach the page for MathJax to typeset
+
+
+def test_the_mathjax_copy_is_small(site):
+    """Only what the pages load: the combined TeX/CHTML component, fonts, TeX extensions."""
+    _, html = site
+    files = [p for p in (html / "_static" / "mathjax").rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 3e6
+    assert not (html / "_static" / "mathjax" / "sre").exists()  # 4 MB speech engine, unused
+
+
+def test_no_theme_fontawesome_script(site):
+    """The 1.5 MB icon script is replaced by the theme's own web fonts."""
+    _, html = site
+    assert "fontawesome.js" not in (html / "chapters" / "01-binary-cross-entropy.html").read_text()
+
+
+def test_api_reference_documents_every_module(site):
+    _, html = site
+    page = (html / "chapters" / "api.html").read_text()
+    for name in ("lossbook.setup", "lossbook.functional.binary_cross_entropy_with_logits",
+                 "lossbook.checks.check_same_shape", "lossbook.data.two_class_scores",
+                 "lossbook.train.fit", "lossbook.compare.compare", "lossbook.notebooks.execute"):
+        assert f'id="{name}"' in page, name
 
 
 def test_no_page_loads_a_script_or_stylesheet_from_the_internet(site):
