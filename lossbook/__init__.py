@@ -12,9 +12,12 @@ Modules: :mod:`~lossbook.functional` (reference losses written from their formul
 training loop), :mod:`~lossbook.notebooks` (re-execute chapters).
 """
 
-from lossbook import checks, compare, data, functional, plots, train
+from lossbook import (bench, checks, compare, data, diagnosis, functional, metrics, modules,
+                      plots, train)
 from lossbook._setup import setup
+from lossbook.diagnosis import diagnose
 
 __version__ = "0.1.0"
 
-__all__ = ["checks", "compare", "data", "functional", "plots", "setup", "train"]
+__all__ = ["bench", "checks", "compare", "data", "diagnose", "diagnosis", "functional",
+           "metrics", "modules", "plots", "setup", "train"]

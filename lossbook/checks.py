@@ -125,3 +125,143 @@ def check_binary_loss_args(
         check_tensor("weight", weight)
         check_broadcastable("weight", weight, input.shape, WEIGHT_HINT)
     check_reduction(reduction)
+
+
+def _some_values(x: torch.Tensor, limit: int = 6) -> str:
+    """The distinct values of ``x``, as a short list (the first ``limit`` and a count)."""
+    values = torch.unique(x.detach()).tolist()
+    shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[:limit])
+    more = f", ... ({len(values)} distinct)" if len(values) > limit else ""
+    return f"[{shown}{more}]"
+
+
+def check_number(name: str, value, low: float | None = None, high: float | None = None) -> None:
+    """Check that ``value`` is a finite real number (not a bool, not a tensor) in
+    ``[low, high]`` (``ValueError``); used for options such as ``margin`` and
+    ``label_smoothing``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and value == value and abs(value) != float("inf")
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    if not ok:
+        bounds = {(False, False): "", (True, False): f" >= {low}", (False, True): f" <= {high}",
+                  (True, True): f" in [{low}, {high}]"}[(low is not None, high is not None)]
+        raise ValueError(f"{name} must be a finite number{bounds}, got {value!r}")
+
+
+def check_binary_labels(name: str, x: torch.Tensor) -> None:
+    """Check that ``x`` holds binary labels in one convention, {0, 1} or {-1, 1}
+    (``ValueError``), as margin losses take them.
+
+    A tensor of any real dtype is accepted. A mix of the conventions (0, -1 and 1 together)
+    is refused, and so is any other value; targets of -3 get a hint, since they come from
+    applying ``2 * target - 1`` to labels that were already in {-1, 1}.
+    """
+    check_tensor(name, x, floating=False)
+    if x.is_complex():
+        raise TypeError(f"{name} must have a real dtype, got {x.dtype}")
+    values = set(torch.unique(x.detach()).tolist())
+    if values <= {0, 1} or values <= {-1, 1}:
+        return
+    if values <= {-1, 0, 1}:
+        raise ValueError(
+            f"{name} must use one label convention, {{0, 1}} or {{-1, 1}}, got a mix of both: "
+            f"values {_some_values(x)}"
+        )
+    hint = ""
+    if values <= {-3, 1}:
+        hint = ("; -3 comes from applying 2 * target - 1 to labels already in {-1, 1}: "
+                "pass the labels as they are")
+    raise ValueError(
+        f"{name} must hold binary labels in {{0, 1}} or in {{-1, 1}}, got values "
+        f"{_some_values(x)}{hint}"
+    )
+
+
+def check_log_probabilities(name: str, x: torch.Tensor) -> None:
+    """Check that ``x`` holds log-probabilities, values <= 0 (``-inf`` allowed, NaN not)
+    (``ValueError``).
+
+    Positive values are almost always probabilities from ``softmax`` or raw logits passed
+    where ``log_softmax`` output is expected; the message says which function to use.
+    """
+    bad = ~(x <= 0)
+    if bad.any():
+        finite = x[torch.isfinite(x)]
+        lo = f"{finite.min().item():.4g}" if finite.numel() else "nan"
+        hi = f"{finite.max().item():.4g}" if finite.numel() else "nan"
+        raise ValueError(
+            f"{name} must hold log-probabilities (values <= 0), got values in [{lo}, {hi}] "
+            f"({int(bad.sum())} of {x.numel()} above 0 or NaN); apply log_softmax, not softmax, "
+            "or pass logits to cross_entropy"
+        )
+
+
+CLASS_INDEX_DTYPES = (torch.int64, torch.uint8)
+
+
+def check_class_weight(name: str, weight: torch.Tensor, n_classes: int) -> None:
+    """Check that ``weight`` is a float tensor of shape ``(C,)``, one weight per class
+    (``TypeError``/``ValueError``)."""
+    check_tensor(name, weight)
+    if weight.shape != (n_classes,):
+        raise ValueError(
+            f"{name} must have shape ({n_classes},), one weight per class, got shape "
+            f"{_shape(weight)}"
+        )
+    check_finite(name, weight)
+
+
+def check_class_input(name: str, input: torch.Tensor, min_classes: int = 1) -> None:
+    """Check a multi-class input: a float tensor of shape ``(C,)``, ``(N, C)`` or
+    ``(N, C, d1, ...)`` with at least ``min_classes`` classes (``TypeError``/``ValueError``).
+
+    With ``min_classes=2``, a single column ``(N, 1)`` is refused: the softmax of one logit
+    is always 1, so a cross entropy over it is 0 whatever the model does.
+    """
+    check_tensor(name, input)
+    if input.dim() == 0:
+        raise ValueError(f"{name} must have shape (C,), (N, C) or (N, C, d1, ...), got shape ()")
+    n_classes = input.shape[1 if input.dim() >= 2 else 0]
+    if n_classes < min_classes:
+        raise ValueError(
+            f"{name} must have at least {min_classes} classes along its class dimension, got "
+            f"shape {_shape(input)}: the softmax of a single logit is always 1, so the loss "
+            "is 0 and its gradient 0; for one logit per example use "
+            "binary_cross_entropy_with_logits"
+        )
+
+
+def check_class_indices(name: str, target: torch.Tensor, input: torch.Tensor,
+                        ignore_index: int) -> None:
+    """Check a target of class indices for a multi-class ``input`` (``TypeError``/``ValueError``).
+
+    The dtype must be int64 or uint8 (what torch accepts), the shape the input's without
+    its class dimension (``(N,)`` for ``(N, C)``), and each value a class in ``[0, C - 1]``
+    or ``ignore_index``.
+    """
+    check_tensor(name, target, floating=False)
+    if target.dtype not in CLASS_INDEX_DTYPES:
+        hint = "; convert it with target.long()"
+        if target.is_floating_point():
+            hint += (", or, for probabilities, give it the input's shape "
+                     f"{_shape(input)}")
+        raise TypeError(
+            f"{name} of class indices must have dtype torch.int64 or torch.uint8, got "
+            f"{target.dtype}{hint}"
+        )
+    class_dim = 1 if input.dim() >= 2 else 0
+    expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
+    if target.shape != expected:
+        raise ValueError(
+            f"{name} of class indices must have shape {tuple(expected)} (the input's shape "
+            f"{_shape(input)} without its class dimension), got {_shape(target)}"
+        )
+    n_classes = input.shape[class_dim]
+    valid = ((target >= 0) & (target < n_classes)) | (target == ignore_index)
+    if not valid.all():
+        bad = target[~valid]
+        raise ValueError(
+            f"{name} must hold class indices in [0, {n_classes - 1}] or ignore_index="
+            f"{ignore_index}, got {int(bad.numel())} value(s) outside, in "
+            f"[{bad.min().item()}, {bad.max().item()}]"
+        )

@@ -145,3 +145,250 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+# --- margin losses ---------------------------------------------------------------------
+
+
+def _plus_minus_one(target: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Labels in {0, 1} or {-1, 1} (already checked) as -1.0 and +1.0 of ``dtype``."""
+    return torch.where(target > 0, 1.0, -1.0).to(dtype)
+
+
+def _check_margin_args(scores, target, margin, reduction) -> None:
+    checks.check_tensor("scores", scores)
+    checks.check_binary_labels("target", target)
+    checks.check_same_shape(scores, target)
+    checks.check_finite("scores", scores)
+    checks.check_number("margin", margin, low=0)
+    checks.check_reduction(reduction)
+
+
+def binary_hinge_loss(
+    scores: torch.Tensor,
+    target: torch.Tensor,
+    margin: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Binary hinge loss of raw scores, the loss of the linear support vector machine.
+
+    .. math::
+
+        \ell_i = \max(0,\ m - y_i s_i), \qquad y_i \in \{-1, +1\}
+
+    ``y * s`` is the *margin* of an example: positive when the score has the label's sign.
+    The loss is 0 once the margin reaches ``m``, and grows linearly below it, with gradient
+    ``-y`` with respect to ``s``. torch has no module for it: ``HingeEmbeddingLoss`` is a
+    different loss (for distances between pairs), and ``multi_margin_loss`` on the two
+    scores ``[0, s]`` gives half of it.
+
+    Args:
+        scores: raw scores ``s`` (logits, not probabilities), any shape, float dtype.
+        target: labels of the same shape, in {0, 1} or in {-1, 1} (any real dtype); 0 and -1
+            both mean the negative class.
+        margin: ``m >= 0``; 1 is the usual choice (0 gives the perceptron loss).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Returns:
+        A scalar for ``'mean'``/``'sum'``, a tensor of ``scores.shape`` for ``'none'``.
+
+    Raises:
+        TypeError: a non-tensor, or ``scores`` of a non-float dtype.
+        ValueError: labels in neither convention or a mix of both, different shapes, NaN or
+            infinite scores, a negative ``margin``, an unknown ``reduction``.
+    """
+    _check_margin_args(scores, target, margin, reduction)
+    y = _plus_minus_one(target, scores.dtype)
+    return _reduce(torch.clamp(margin - y * scores, min=0), reduction)
+
+
+def squared_hinge_loss(
+    scores: torch.Tensor,
+    target: torch.Tensor,
+    margin: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Squared binary hinge loss of raw scores.
+
+    .. math::
+
+        \ell_i = \max(0,\ m - y_i s_i)^2, \qquad y_i \in \{-1, +1\}
+
+    Differentiable everywhere (its gradient ``-2 y max(0, m - y s)`` goes to 0 at the
+    margin instead of jumping), and quadratic, not linear, in a large violation.
+    ``multi_margin_loss(..., p=2)`` on the two scores ``[0, s]`` gives half of it.
+
+    Args, returns and errors as :func:`binary_hinge_loss`.
+    """
+    _check_margin_args(scores, target, margin, reduction)
+    y = _plus_minus_one(target, scores.dtype)
+    return _reduce(torch.clamp(margin - y * scores, min=0) ** 2, reduction)
+
+
+# --- multi-class cross entropy ---------------------------------------------------------
+
+
+def log_softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
+    r"""Log-softmax along ``dim``, through a stable log-sum-exp:
+
+    .. math::
+
+        \log \mathrm{softmax}(x)_c = x_c - \log \sum_k e^{x_k}
+            = x_c - M - \log \sum_k e^{x_k - M}, \qquad M = \max_k x_k
+
+    Subtracting the maximum keeps every ``exp`` at most 1, so nothing overflows, and the
+    largest term of the sum is 1, so its log never sees 0. ``log(softmax(x))`` has neither
+    guarantee: a probability that rounds to 0 gives ``-inf``.
+    """
+    top = input.max(dim=dim, keepdim=True).values.detach()
+    return input - top - torch.log(torch.exp(input - top).sum(dim=dim, keepdim=True))
+
+
+def _class_dim(input: torch.Tensor) -> int:
+    return 1 if input.dim() >= 2 else 0
+
+
+def _per_class(weight: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+    """``weight`` of shape ``(C,)`` shaped to broadcast along the input's class dimension."""
+    shape = [1] * input.dim()
+    shape[_class_dim(input)] = -1
+    return weight.reshape(shape)
+
+
+def _index_loss(log_probs, target, weight, ignore_index, reduction, label_smoothing):
+    """Cross entropy of log-probabilities against class indices (torch's semantics)."""
+    class_dim = _class_dim(log_probs)
+    n_classes = log_probs.shape[class_dim]
+    keep = target.long() != ignore_index
+    index = torch.where(keep, target.long(), 0)
+    picked = log_probs.gather(class_dim, index.unsqueeze(class_dim)).squeeze(class_dim)
+    w_y = weight[index] if weight is not None else torch.ones_like(picked)
+    w_y = torch.where(keep, w_y, 0)
+    loss = -w_y * picked
+    if label_smoothing > 0:
+        w_c = _per_class(weight, log_probs) if weight is not None else 1
+        smooth = -(w_c * log_probs).sum(dim=class_dim)
+        loss = (1 - label_smoothing) * loss + label_smoothing / n_classes * smooth
+    loss = torch.where(keep, loss, 0)
+    if reduction == "mean":
+        return loss.sum() / w_y.sum()
+    return _reduce(loss, reduction)
+
+
+def nll_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Negative log-likelihood of class indices, as ``torch.nn.functional.nll_loss``.
+
+    .. math::
+
+        \ell_i = -w_{y_i}\, x_{i, y_i}, \qquad
+        \text{mean} = \frac{\sum_{i:\ y_i \ne \text{ignore}} \ell_i}
+                           {\sum_{i:\ y_i \ne \text{ignore}} w_{y_i}}
+
+    It only *picks* the entry of the target class and flips its sign: ``input`` must
+    already hold log-probabilities (``log_softmax`` output). Given probabilities
+    (``softmax`` output) it would return ``-p``, a negative number; this version refuses
+    positive inputs instead.
+
+    Args:
+        input: log-probabilities ``x`` of shape ``(N, C)``, ``(C,)`` or
+            ``(N, C, d1, ...)``, float dtype, values <= 0.
+        target: class indices of shape ``(N,)``, ``()`` or ``(N, d1, ...)``, dtype int64 or
+            uint8, values in ``[0, C - 1]`` or ``ignore_index``.
+        weight: optional per-class weights ``w`` of shape ``(C,)``.
+        ignore_index: a target value whose examples contribute nothing, neither to the sum
+            nor to the denominator of the mean.
+        reduction: ``'mean'`` (the weighted mean above: divided by the sum of the selected
+            weights, not by N), ``'sum'`` or ``'none'`` (ignored examples give 0).
+
+    Raises:
+        TypeError: a non-tensor, a non-float input, a target of another integer or a float
+            dtype.
+        ValueError: positive or NaN inputs, a target of the wrong shape or with indices out
+            of range, a ``weight`` not of shape ``(C,)``, an unknown ``reduction``.
+    """
+    checks.check_class_input("input", input)
+    checks.check_log_probabilities("input", input)
+    checks.check_class_indices("target", target, input, ignore_index)
+    if weight is not None:
+        checks.check_class_weight("weight", weight, input.shape[_class_dim(input)])
+    checks.check_reduction(reduction)
+    return _index_loss(input, target, weight, ignore_index, reduction, 0.0)
+
+
+def cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    r"""Cross entropy of logits, as ``torch.nn.functional.cross_entropy``: log-softmax
+    followed by the negative log-likelihood (:func:`log_softmax`, :func:`nll_loss`).
+
+    With class indices ``y_i`` and ``e = label_smoothing``:
+
+    .. math::
+
+        \ell_i = (1 - e)\, w_{y_i} \left(-\log p_{i, y_i}\right)
+               + \frac{e}{C} \sum_{c} w_c \left(-\log p_{i, c}\right),
+        \qquad \log p_{i} = \mathrm{log\_softmax}(z_i)
+
+        \text{mean} = \sum_{i:\ y_i \ne \text{ignore}} \ell_i \Big/
+                      \sum_{i:\ y_i \ne \text{ignore}} w_{y_i}
+
+    which is the soft-target loss below with ``t = (1 - e) onehot(y) + e / C``, except for
+    the denominator of the mean. With probability targets ``t_i`` (a distribution over
+    the classes per example):
+
+    .. math::
+
+        t'_i = (1 - e)\, t_i + \frac{e}{C}, \qquad
+        \ell_i = -\sum_c w_c\, t'_{i, c} \log p_{i, c}, \qquad
+        \text{mean} = \frac{1}{N} \sum_i \ell_i
+
+    so with probability targets the mean divides by ``N`` (times ``d1 ...``), never by the
+    weights, and ``ignore_index`` does not apply.
+
+    Args:
+        input: logits ``z`` of shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``, float
+            dtype, finite, ``C >= 2``.
+        target: either class indices of shape ``(N,)``, ``()`` or ``(N, d1, ...)``, dtype
+            int64 or uint8, values in ``[0, C - 1]`` or ``ignore_index``; or probabilities
+            in [0, 1] of the input's shape and a float dtype.
+        weight: optional per-class weights ``w`` of shape ``(C,)``.
+        ignore_index: for class indices, a value whose examples contribute nothing.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        label_smoothing: ``e`` in [0, 1].
+
+    Raises:
+        TypeError: a non-tensor, a non-float input, a target of another integer dtype, or a
+            float target that is not of the input's shape.
+        ValueError: a single class (``(N, 1)`` input, whose loss is always 0), NaN or
+            infinite logits, targets out of range or of the wrong shape, a ``weight`` not of
+            shape ``(C,)``, ``label_smoothing`` outside [0, 1], an unknown ``reduction``.
+    """
+    checks.check_class_input("input", input, min_classes=2)
+    checks.check_finite("input", input)
+    class_dim = _class_dim(input)
+    n_classes = input.shape[class_dim]
+    if weight is not None:
+        checks.check_class_weight("weight", weight, n_classes)
+    checks.check_reduction(reduction)
+    checks.check_number("label_smoothing", label_smoothing, low=0, high=1)
+    log_probs = log_softmax(input, dim=class_dim)
+    if isinstance(target, torch.Tensor) and target.is_floating_point() and target.shape == input.shape:
+        checks.check_finite("target", target)
+        checks.check_probabilities("target", target)
+        soft = (1 - label_smoothing) * target + label_smoothing / n_classes
+        w_c = _per_class(weight, input) if weight is not None else 1
+        loss = -(w_c * soft * log_probs).sum(dim=class_dim)
+        return _reduce(loss, reduction)
+    checks.check_class_indices("target", target, input, ignore_index)
+    return _index_loss(log_probs, target, weight, ignore_index, reduction, label_smoothing)

@@ -5,6 +5,9 @@ Usage::
     python -m lossbook.notebooks                      # every chapter in chapters/
     python -m lossbook.notebooks chapters/01-*.ipynb  # some chapters
 
+Each execution's time is recorded in ``chapters/timings.csv``, which the book's status page
+shows and the tests hold against each chapter's budget.
+
 Each notebook runs top to bottom in a fresh kernel started in the notebook's folder, the way
 nbval re-runs it in the tests; cells tagged ``raises-exception`` may fail, any other error
 stops the run and leaves the file untouched. The kernel talks over IPC (Unix sockets in a
@@ -14,6 +17,9 @@ temporary folder), not TCP, so no ports are opened and nothing warns about them.
 from __future__ import annotations
 
 import argparse
+import csv
+import hashlib
+import os
 import pathlib
 import re
 import sys
@@ -25,6 +31,49 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 CHAPTERS = pathlib.Path(__file__).resolve().parent.parent / "chapters"
+TIMINGS = CHAPTERS / "timings.csv"
+TIMING_FIELDS = ("chapter", "seconds", "budget_seconds", "code_digest", "cpu_count", "torch")
+
+#: A chapter executes within this many seconds, kernel start included, unless its notebook
+#: metadata says otherwise: ``{"lossbook": {"budget_seconds": 30}}``.
+DEFAULT_BUDGET_SECONDS = 15.0
+
+
+def budget_seconds(nb: nbformat.NotebookNode) -> float:
+    """The chapter's execution-time budget, from its metadata or the default."""
+    return float(nb.metadata.get("lossbook", {}).get("budget_seconds", DEFAULT_BUDGET_SECONDS))
+
+
+def code_digest(nb: nbformat.NotebookNode) -> str:
+    """A short hash of the code cells' sources: it changes exactly when the code does, so a
+    recorded time can be told stale."""
+    code = "\x00".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    return hashlib.sha256(code.encode()).hexdigest()[:12]
+
+
+def read_timings(path: pathlib.Path = TIMINGS) -> dict[str, dict[str, str]]:
+    """The recorded executions, by chapter name (empty if none were recorded)."""
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as f:
+        return {row["chapter"]: row for row in csv.DictReader(f)}
+
+
+def record_timing(notebook: pathlib.Path, seconds: float, path: pathlib.Path = TIMINGS) -> None:
+    """Record one execution of ``notebook`` in the timings file, replacing its earlier row."""
+    import torch
+
+    nb = nbformat.read(notebook, as_version=4)
+    rows = read_timings(path)
+    rows[notebook.stem] = {
+        "chapter": notebook.stem, "seconds": f"{seconds:.1f}",
+        "budget_seconds": f"{budget_seconds(nb):g}", "code_digest": code_digest(nb),
+        "cpu_count": str(os.cpu_count()), "torch": torch.__version__,
+    }
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=TIMING_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows[name] for name in sorted(rows))
 
 
 def execute(path: str | pathlib.Path, timeout: int = 300) -> float:
@@ -118,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.notebooks or sorted(CHAPTERS.glob("*.ipynb"))
     for path in paths:
         seconds = execute(path)
+        record_timing(path, seconds)
         print(f"{path}: executed in {seconds:.1f} s", flush=True)
         for problem in hygiene(nbformat.read(path, as_version=4)):
             print(f"  {problem}", flush=True)
