@@ -155,13 +155,16 @@ def _plus_minus_one(target: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.where(target > 0, 1.0, -1.0).to(dtype)
 
 
-def _check_margin_args(scores, target, margin, reduction) -> None:
+def _margin_violation(scores, target, margin, reduction) -> torch.Tensor:
+    """``max(0, m - y s)`` per element, after checking the arguments of a margin loss."""
     checks.check_tensor("scores", scores)
     checks.check_binary_labels("target", target)
     checks.check_same_shape(scores, target)
     checks.check_finite("scores", scores)
     checks.check_number("margin", margin, low=0)
     checks.check_reduction(reduction)
+    y = _plus_minus_one(target, scores.dtype)
+    return torch.clamp(margin - y * scores, min=0)
 
 
 def binary_hinge_loss(
@@ -197,9 +200,7 @@ def binary_hinge_loss(
         ValueError: labels in neither convention or a mix of both, different shapes, NaN or
             infinite scores, a negative ``margin``, an unknown ``reduction``.
     """
-    _check_margin_args(scores, target, margin, reduction)
-    y = _plus_minus_one(target, scores.dtype)
-    return _reduce(torch.clamp(margin - y * scores, min=0), reduction)
+    return _reduce(_margin_violation(scores, target, margin, reduction), reduction)
 
 
 def squared_hinge_loss(
@@ -220,9 +221,7 @@ def squared_hinge_loss(
 
     Args, returns and errors as :func:`binary_hinge_loss`.
     """
-    _check_margin_args(scores, target, margin, reduction)
-    y = _plus_minus_one(target, scores.dtype)
-    return _reduce(torch.clamp(margin - y * scores, min=0) ** 2, reduction)
+    return _reduce(_margin_violation(scores, target, margin, reduction) ** 2, reduction)
 
 
 # --- multi-class cross entropy ---------------------------------------------------------
