@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTER ?=
 
-.PHONY: book test lab execute serve clean help
+.PHONY: book test lab execute serve site-budget clean help
 PORT ?= 8000
 .DEFAULT_GOAL := help
 
@@ -27,6 +27,9 @@ book: $(STAMP)  ## build the website clean into _build/html, warnings are errors
 
 test: $(STAMP)  ## run every test: lossbook, hygiene, the site build, every chapter (nbval)
 	$(BIN)/python -m pytest
+
+site-budget: $(STAMP)  ## each chapter page's size and load time, median of 5 cold loads
+	$(BIN)/python -m pytest tests/test_site.py -m budget -n 0 -s -q
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters

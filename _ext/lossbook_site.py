@@ -1,9 +1,11 @@
 """Local Sphinx extension: what the book's website needs beyond Jupyter Book's defaults.
 
 - MathJax from the site itself: the smallest part of the MathJax 3 copy shipped by the
-  ``sphinx-mathjax-offline`` package that the pages load (the combined TeX/CHTML component,
-  its web fonts, the TeX extensions it may autoload, and the assistive-MathML module it
-  enables by default), so formulas render with no network.
+  ``sphinx-mathjax-offline`` package that the pages load, so formulas render with no
+  network. The pages load MathJax's loader (``startup.js``) and from it only the TeX input,
+  the CHTML output with its web fonts, the TeX extensions TeX may autoload, and the
+  assistive MathML for screen readers; not the 430 kB context menu the combined
+  ``tex-chtml.js`` carries.
 - No duplicated inline scripts: Jupyter Book 1 registers sphinx-thebe's and
   sphinx-togglebutton's configuration scripts twice; a second ``const THEBE_JS_URL`` is a
   syntax error in the browser console. Identical scripts are kept once per page.
@@ -17,12 +19,18 @@ import shutil
 
 #: The MathJax files the pages load, relative to the MathJax root.
 MATHJAX_FILES = (
-    "tex-chtml.js",
-    "output/chtml/fonts/woff-v2",
+    "startup.js",
+    "core.js",
+    "input/tex.js",
     "input/tex/extensions",
+    "output/chtml.js",
+    "output/chtml/fonts/tex.js",
+    "output/chtml/fonts/woff-v2",
     "a11y/assistive-mml.js",
 )
-MATHJAX_PATH = "mathjax/tex-chtml.js"
+MATHJAX_PATH = "mathjax/startup.js"
+#: What startup.js loads (myst-parser adds its own ``options`` to this configuration).
+MATHJAX_CONFIG = {"loader": {"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]}}
 
 
 def mathjax_source() -> pathlib.Path:
@@ -61,6 +69,7 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> Non
 
 def setup(app):
     app.config.mathjax_path = MATHJAX_PATH
+    app.config.mathjax3_config = {**MATHJAX_CONFIG, **(app.config.mathjax3_config or {})}
     app.connect("build-finished", copy_mathjax)
     # Before the theme's listeners: html-page-context stops at the first one returning a value.
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)

@@ -232,12 +232,12 @@ def check_class_input(name: str, input: torch.Tensor, min_classes: int = 1) -> N
 
 
 def check_class_indices(name: str, target: torch.Tensor, input: torch.Tensor,
-                        ignore_index: int) -> None:
+                        ignore_index: int | None = None) -> None:
     """Check a target of class indices for a multi-class ``input`` (``TypeError``/``ValueError``).
 
     The dtype must be int64 or uint8 (what torch accepts), the shape the input's without
     its class dimension (``(N,)`` for ``(N, C)``), and each value a class in ``[0, C - 1]``
-    or ``ignore_index``.
+    or, when one is given, ``ignore_index``.
     """
     check_tensor(name, target, floating=False)
     if target.dtype not in CLASS_INDEX_DTYPES:
@@ -257,11 +257,13 @@ def check_class_indices(name: str, target: torch.Tensor, input: torch.Tensor,
             f"{_shape(input)} without its class dimension), got {_shape(target)}"
         )
     n_classes = input.shape[class_dim]
-    valid = ((target >= 0) & (target < n_classes)) | (target == ignore_index)
+    valid = (target >= 0) & (target < n_classes)
+    if ignore_index is not None:
+        valid |= target == ignore_index
     if not valid.all():
         bad = target[~valid]
+        ignored = "" if ignore_index is None else f" or ignore_index={ignore_index}"
         raise ValueError(
-            f"{name} must hold class indices in [0, {n_classes - 1}] or ignore_index="
-            f"{ignore_index}, got {int(bad.numel())} value(s) outside, in "
-            f"[{bad.min().item()}, {bad.max().item()}]"
+            f"{name} must hold class indices in [0, {n_classes - 1}]{ignored}, got "
+            f"{int(bad.numel())} value(s) outside, in [{bad.min().item()}, {bad.max().item()}]"
         )

@@ -6,6 +6,8 @@ does not depend on what ran before it.
 
 from __future__ import annotations
 
+import typing
+
 import torch
 
 
@@ -207,3 +209,173 @@ def gaussian_classes(
     prior = torch.log(torch.tensor(positive_fraction / (1 - positive_fraction)))
     true_logit = separation * (x @ u) + prior
     return x, y, true_logit
+
+
+class Splits(typing.NamedTuple):
+    """Train, validation and test parts of a data set, as returned by
+    :func:`train_val_test_split`; unpacks in this order, or read the fields by name."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def train_val_test_split(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    standardize: bool = True,
+) -> Splits:
+    r"""A stratified train/validation/test split, standardised by the training part only.
+
+    Two stratified ``sklearn.model_selection.train_test_split`` calls: the first holds out
+    ``test_fraction`` of the rows as the test part, the second takes ``val_fraction`` of
+    all rows from what is left as the validation part. Each part keeps (nearly) the
+    fraction of positives of the whole. The validation part is for choices made after
+    training (a decision threshold, an epoch, a hyperparameter); the test part is scored
+    once, at the end. With ``standardize``, every part is transformed by
+
+    .. math::
+
+        x' = (x - \mu_{\text{train}}) / \sigma_{\text{train}}
+
+    fitted on the training rows alone (``sklearn.preprocessing.StandardScaler``).
+
+    Args:
+        x: features of shape ``(N, D)``.
+        y: labels 0/1 of shape ``(N,)``.
+        val_fraction, test_fraction: shares of all rows, each in (0, 1), summing to less
+            than 1.
+        seed: seeds both splits.
+        standardize: standardise the features as above.
+
+    Returns:
+        :class:`Splits` ``(x_train, y_train, x_val, y_val, x_test, y_test)``, float32.
+
+    Raises:
+        ValueError: as :func:`train_test_split`; fractions outside (0, 1) or summing to 1 or
+            more; a class too small to appear in all three parts.
+    """
+    from sklearn.model_selection import train_test_split as sk_split
+    from sklearn.preprocessing import StandardScaler
+
+    if x.dim() != 2:
+        raise ValueError(f"x must have shape (N, D), got shape {tuple(x.shape)}")
+    if y.dim() != 1:
+        raise ValueError(f"y must have shape (N,), got shape {tuple(y.shape)}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 < value < 1:
+            raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(f"val_fraction + test_fraction must be below 1, got "
+                         f"{val_fraction} + {test_fraction}")
+    counts = torch.bincount(y.long(), minlength=2)
+    if counts.min() < 3:
+        raise ValueError(f"y must hold at least 3 rows of each class, one per part, got "
+                         f"counts {counts.tolist()}")
+    x_np, y_np = x.double().numpy(), y.numpy()
+    x_rest, x_test, y_rest, y_test = sk_split(
+        x_np, y_np, test_size=test_fraction, stratify=y_np, random_state=seed)
+    x_train, x_val, y_train, y_val = sk_split(
+        x_rest, y_rest, test_size=val_fraction / (1 - test_fraction), stratify=y_rest,
+        random_state=seed)
+    if standardize:
+        scaler = StandardScaler().fit(x_train)
+        x_train, x_val, x_test = (scaler.transform(a) for a in (x_train, x_val, x_test))
+    as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    return Splits(*(as_tensor(a) for a in (x_train, y_train, x_val, y_val, x_test, y_test)))
+
+
+def imbalanced_breast_cancer(
+    positive_fraction: float = 0.05,
+    seed: int = 0,
+    val_fraction: float = 0.25,
+    test_fraction: float = 0.25,
+) -> Splits:
+    """The imbalanced breast cancer data of chapters 7 and 8, split and standardised.
+
+    :func:`breast_cancer`, with positives (malignant) subsampled to ``positive_fraction``
+    by :func:`subsample_positives`, then split by :func:`train_val_test_split`; ``seed``
+    seeds both steps. At the default 5 %, 19 of the 212 malignant tumours are kept with
+    the 357 benign ones: about 9 positives to train on, 5 to validate and 5 to test.
+
+    Returns:
+        :class:`Splits`, float32, features standardised by the training rows.
+    """
+    x, y = breast_cancer()
+    x, y = subsample_positives(x, y, positive_fraction=positive_fraction, seed=seed)
+    return train_val_test_split(x, y, val_fraction=val_fraction,
+                                test_fraction=test_fraction, seed=seed)
+
+
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's bundled handwritten digits (no download): 10 classes.
+
+    1797 images of 8 x 8 pixels, flattened to 64 features with integer grey levels 0 to 16,
+    about 180 images per digit. Standardise the features before training (for example with
+    :func:`train_test_split`).
+
+    Returns:
+        ``(x, y)``: float32 pixels of shape ``(1797, 64)`` and int64 class indices
+        ``(1797,)`` in 0..9, as ``CrossEntropyLoss`` takes them.
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return torch.tensor(bunch.data, dtype=torch.float32), torch.tensor(bunch.target, dtype=torch.int64)
+
+
+def symmetric_label_noise(labels: torch.Tensor, rate: float, n_classes: int,
+                          seed: int = 0) -> torch.Tensor:
+    """Labels with a fraction ``rate`` of them flipped to a different class, uniformly.
+
+    Exactly ``round(rate * N)`` examples, chosen uniformly without replacement, get a new
+    label drawn uniformly from the ``n_classes - 1`` classes other than their own (the
+    "symmetric" noise of the label-noise literature, as in Wang et al., 2019); the other
+    labels are kept. So the noisy label is wrong exactly where it differs from the original,
+    and ``(noisy != labels).float().mean()`` is ``rate`` up to rounding.
+
+    Args:
+        labels: class indices of shape ``(N,)``, an integer dtype, values in
+            ``[0, n_classes - 1]``.
+        rate: the fraction of labels to flip, in [0, 1].
+        n_classes: the number of classes, at least 2.
+        seed: seeds the choice of the examples and of their new labels.
+
+    Returns:
+        A new tensor of the labels' shape and dtype; ``labels`` is not modified.
+
+    Raises:
+        TypeError: ``labels`` not an integer tensor.
+        ValueError: ``labels`` not 1-D or out of range, ``rate`` outside [0, 1],
+            ``n_classes`` below 2.
+    """
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
+        got = labels.dtype if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise TypeError(f"labels must be an integer tensor of class indices, got {got}")
+    if labels.dim() != 1:
+        raise ValueError(f"labels must have shape (N,), got shape {tuple(labels.shape)}")
+    if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+    if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate <= 1):
+        raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"labels must hold class indices in [0, {n_classes - 1}], got values in "
+            f"[{labels.min().item()}, {labels.max().item()}]"
+        )
+    gen = torch.Generator().manual_seed(seed)
+    n_flip = round(rate * len(labels))
+    flipped = torch.randperm(len(labels), generator=gen)[:n_flip]
+    # adding 1..C-1 (mod C) reaches each other class exactly once: uniform over them
+    shift = torch.randint(1, n_classes, (n_flip,), generator=gen)
+    noisy = labels.clone()
+    noisy[flipped] = ((labels[flipped].long() + shift) % n_classes).to(labels.dtype)
+    return noisy

@@ -391,3 +391,190 @@ def cross_entropy(
         return _reduce(loss, reduction)
     checks.check_class_indices("target", target, input, ignore_index)
     return _index_loss(log_probs, target, weight, ignore_index, reduction, label_smoothing)
+
+
+# --- focal loss ------------------------------------------------------------------------
+
+
+def sigmoid_focal_loss(
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "none",
+) -> torch.Tensor:
+    r"""Sigmoid focal loss of logits (Lin et al., 2017), as ``torchvision.ops.sigmoid_focal_loss``.
+
+    With ``p = s(z)``, the probability the model gives the *true* label
+    ``p_t = p t + (1 - p)(1 - t)`` and ``alpha_t = alpha t + (1 - alpha)(1 - t)``:
+
+    .. math::
+
+        \ell_i = \alpha_t\, (1 - p_t)^{\gamma}\, \mathrm{BCE}(z_i, t_i), \qquad
+        \mathrm{BCE}(z, t) = t\, \mathrm{softplus}(-z) + (1 - t)\, \mathrm{softplus}(z)
+
+    The *modulating factor* ``(1 - p_t)^gamma`` shrinks the loss of examples the model
+    already gets right (``p_t`` near 1) and leaves the badly wrong ones almost untouched;
+    ``gamma = 0`` switches it off. ``alpha_t`` weights the positive term by ``alpha`` and the
+    negative term by ``1 - alpha``: the default ``alpha = 0.25`` gives positives a *third* of
+    the weight of negatives. A negative ``alpha`` switches the weighting off, so
+    ``alpha < 0, gamma = 0`` is plain :func:`binary_cross_entropy_with_logits` with
+    ``reduction='none'``.
+
+    Computed from the logits: the BCE factor with the stable :func:`softplus`, and the
+    modulating factor as ``exp(gamma * log(1 - p_t))`` with
+    ``log(1 - p_t) = logaddexp(log t - softplus(z), log(1 - t) - softplus(-z))``. So no
+    probability is rounded to exactly 0 or 1, and the gradient stays finite for every
+    ``gamma >= 0`` and every finite logit; the textbook form ``(1 - p_t) ** gamma`` gives a
+    NaN gradient for ``gamma < 1`` once ``p_t`` rounds to 1.
+
+    Args:
+        inputs: logits ``z``, any shape, float dtype.
+        targets: labels ``t`` in [0, 1] (0/1 or soft), the same shape and a float dtype.
+        alpha: weight of the positive class in [0, 1], or any negative number for no
+            weighting. Default 0.25, torchvision's (and the paper's, tuned with
+            ``gamma = 2`` for object detection).
+        gamma: focusing parameter ``>= 0``. Default 2.
+        reduction: ``'none'`` (the default, as in torchvision: a tensor of
+            ``inputs.shape``), ``'mean'`` or ``'sum'``. The paper divides the sum by the
+            number of positive anchors; do that by hand with ``'sum'``.
+
+    Returns:
+        A tensor of ``inputs.shape`` for ``'none'``, a scalar for ``'mean'``/``'sum'``.
+
+    Raises:
+        TypeError: a non-tensor or a non-float dtype.
+        ValueError: different shapes, targets outside [0, 1], NaN or infinity, ``alpha``
+            above 1, a negative ``gamma``, an unknown ``reduction``.
+    """
+    checks.check_tensor("inputs", inputs)
+    checks.check_tensor("targets", targets)
+    if inputs.shape != targets.shape:
+        raise ValueError(
+            f"targets must have the same shape as inputs {tuple(inputs.shape)}, got "
+            f"{tuple(targets.shape)}"
+        )
+    checks.check_finite("inputs", inputs)
+    checks.check_finite("targets", targets)
+    checks.check_probabilities("targets", targets)
+    checks.check_number("alpha", alpha, high=1)
+    checks.check_number("gamma", gamma, low=0)
+    checks.check_reduction(reduction)
+    # -log(1 - s(z)) = softplus(z) and -log s(z) = softplus(-z), in one call of the stable
+    # softplus on both signs (half the operations of two calls).
+    sp_pos, sp_neg = softplus(torch.stack([inputs, -inputs]))
+    loss = targets * sp_neg + (1 - targets) * sp_pos        # BCE with logits
+    if gamma != 0:
+        # log(1 - p_t) = log(t s(-z) + (1 - t) s(z)), with log s(-z) = -softplus(z).
+        log_one_minus_pt = torch.logaddexp(torch.log(targets) - sp_pos,
+                                           torch.log1p(-targets) - sp_neg)
+        loss = loss * torch.exp(gamma * log_one_minus_pt)
+    if alpha >= 0:
+        loss = loss * (alpha * targets + (1 - alpha) * (1 - targets))
+    return _reduce(loss, reduction)
+
+
+# --- symmetric cross entropy (chapter 6) -----------------------------------------------
+
+import math  # noqa: E402  (kept with the one function that needs it)
+
+#: ``clamp`` of the official code of Wang et al. (2019): the one-hot target is clamped at
+#: 1e-4 before its log is taken, so ``log 0`` becomes ``ln 1e-4 = -9.2103``.
+SCE_CLAMP = 1e-4
+
+#: ``(alpha, beta)`` of the paper's experiments, by data set.
+SCE_SETTINGS = {"MNIST": (0.01, 1.0), "CIFAR-10": (0.1, 1.0), "CIFAR-100": (6.0, 0.1)}
+
+
+def _check_sce_options(alpha, beta, clamp, reduction) -> None:
+    """The options of :func:`symmetric_cross_entropy`, also checked once by the module."""
+    checks.check_number("alpha", alpha, low=0)
+    checks.check_number("beta", beta, low=0)
+    ok = isinstance(clamp, (int, float)) and not isinstance(clamp, bool) and 0 < clamp <= 1
+    if not ok:
+        raise ValueError(
+            f"clamp must be a finite number in (0, 1], the smallest value of the one-hot "
+            f"target before its log (1e-4 in the paper's code), got {clamp!r}"
+        )
+    checks.check_reduction(reduction)
+
+
+def symmetric_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float = 0.1,
+    beta: float = 1.0,
+    clamp: float = SCE_CLAMP,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Symmetric cross entropy of logits against class indices (Wang et al., ICCV 2019).
+
+    .. math::
+
+        \ell_i = \alpha\, \mathrm{CE}_i + \beta\, \mathrm{RCE}_i, \qquad
+        \mathrm{CE}_i = -\log p_{i, y_i}, \qquad
+        \mathrm{RCE}_i = -\sum_c p_{i, c} \log \max(q_{i, c}, a)
+                       = -\log(a)\, (1 - p_{i, y_i})
+
+    with ``p = softmax(input)`` over the classes, ``q`` the one-hot target and ``a`` =
+    ``clamp``. The *reverse* cross entropy swaps the roles of prediction and label; the
+    one-hot label has ``log 0`` off the true class, which the clamp replaces by ``log a``
+    (``ln 1e-4 = -9.2103`` by default), and the true class contributes ``p_y log 1 = 0``.
+    So RCE is ``|log a|`` times ``1 - p_y``: bounded, and proportional to the mean
+    absolute error of the probabilities, which is why it tolerates wrong labels.
+
+    Both terms come from *one* log-softmax: ``CE_i = -log p_y`` is picked from it, and
+    ``1 - p_y = -expm1(-CE_i)``. No second softmax, no one-hot tensor, no log of a clamped
+    tensor.
+
+    The paper's settings of ``(alpha, beta)`` (:data:`SCE_SETTINGS`): MNIST ``(0.01,
+    1.0)``, CIFAR-10 ``(0.1, 1.0)`` (the defaults), CIFAR-100 ``(6.0, 0.1)``; its code
+    clamps the one-hot at ``1e-4``.
+
+    Predictions are not clamped. The official (Keras) code clips the softmax at ``1e-7``
+    inside its CE term, which caps each ``CE_i`` at ``-ln 1e-7 = 16.118`` and gives such an
+    example no CE gradient; here ``CE_i`` is exact, as in ``torch.nn.CrossEntropyLoss``.
+    PyTorch ports that clamp the probabilities at ``1e-7`` inside RCE instead add at most
+    ``(C - 1) 1e-7 |log a|`` per example (8.3e-6 for ``C = 10``); the true class is
+    unaffected by either clamp in RCE, since its ``log 1`` is 0.
+
+    Args:
+        input: logits of shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``, float dtype,
+            ``C >= 2``; finite, except that ``-inf`` off the labelled class is allowed (a
+            masked class, of probability 0, as in torch).
+        target: class indices of shape ``(N,)``, ``()`` or ``(N, d1, ...)``, dtype int64 or
+            uint8, values in ``[0, C - 1]`` (no ``ignore_index``, no probabilities).
+        alpha: weight ``>= 0`` of the cross entropy.
+        beta: weight ``>= 0`` of the reverse cross entropy.
+        clamp: ``a`` in (0, 1], the value that replaces the one-hot's zeros; 1 turns RCE
+            off, a smaller value scales it up by ``|log a|``.
+        reduction: ``'mean'`` (over all examples), ``'sum'`` or ``'none'``.
+
+    Returns:
+        A scalar for ``'mean'``/``'sum'``, a tensor of the target's shape for ``'none'``.
+
+    Raises:
+        TypeError: a non-tensor, a non-float input, a target of another dtype (int32, or
+            float probabilities).
+        ValueError: a single class, a NaN or ``+inf`` logit, ``-inf`` on the labelled
+            class (an infinite loss), a target of the wrong shape or with indices outside
+            ``[0, C - 1]``, a negative ``alpha`` or ``beta``, a ``clamp`` outside (0, 1],
+            an unknown ``reduction``.
+    """
+    checks.check_class_input("input", input, min_classes=2)
+    if isinstance(target, torch.Tensor) and target.is_floating_point():
+        raise TypeError(
+            f"target must hold class indices of dtype torch.int64 or torch.uint8 (this loss "
+            f"takes no probability targets), got {target.dtype}; convert it with target.long()"
+        )
+    checks.check_class_indices("target", target, input)
+    _check_sce_options(alpha, beta, clamp, reduction)
+    log_p = torch.log_softmax(input, dim=_class_dim(input))
+    ce = torch.nn.functional.nll_loss(log_p, target, reduction="none")
+    # A NaN or +inf logit makes its example's CE NaN, a -inf on the label makes it inf: the
+    # N values of CE tell, and check_finite (a few passes over the input) then explains.
+    if not torch.isfinite(ce).all():
+        checks.check_finite("input", input)
+    # RCE = -log(a) (1 - p_y) = log(a) * expm1(-CE)
+    loss = torch.add(alpha * ce, torch.expm1(-ce), alpha=beta * math.log(clamp))
+    return _reduce(loss, reduction)

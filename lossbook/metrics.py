@@ -247,3 +247,86 @@ def summarize(frame: pd.DataFrame, by: str | Sequence[str],
 
     text = {c: [cell(m, s) for m, s in zip(mean[c], std[c])] for c in columns}
     return pd.DataFrame(text, index=mean.index)
+
+
+def choose_threshold(target, prob, min_recall: float | None = None) -> float:
+    r"""A decision threshold chosen on validation data: best F1, or a recall to reach.
+
+    Every distinct value of ``prob`` is a candidate threshold ``t`` (predict positive when
+    ``prob >= t``), with its precision and recall from
+    ``sklearn.metrics.precision_recall_curve``. Without ``min_recall`` the candidate of
+    highest F1 wins (the lowest such candidate on a tie); with it, the highest candidate
+    whose recall is at least ``min_recall`` (so precision is as high as that recall
+    allows). The threshold returned lies halfway between the winner and the next lower
+    value of ``prob``, so that a held-out example scored a little below the winner is
+    decided the same way as the validation example at the winner; when there is no lower
+    value, it is the winner itself.
+
+    Choose it on validation rows and apply it to the test rows: a threshold chosen on the
+    rows it is then scored on makes the scores look better than they are.
+
+    Args:
+        target: labels 0/1, shape ``(N,)``, with both classes present.
+        prob: predicted probabilities of the positive class in [0, 1], shape ``(N,)``
+            (any increasing transform of a score, such as ``sigmoid``, works too).
+        min_recall: ``None``, or the recall to reach, in (0, 1].
+
+    Returns:
+        The threshold, a Python float in ``(0, 1]`` (unless the winner is 0).
+
+    Raises:
+        TypeError, ValueError: as :func:`binary_metrics` for ``target`` and ``prob``; a
+            ``min_recall`` outside (0, 1].
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    y, p = _check_pair(target, prob)
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"target must contain both classes, got only {int(y[0])}s")
+    if min_recall is not None and not (isinstance(min_recall, (int, float))
+                                       and 0 < min_recall <= 1):
+        raise ValueError(f"min_recall must be None or in (0, 1], got {min_recall!r}")
+    precision, recall, thresholds = precision_recall_curve(y, p)
+    precision, recall = precision[:-1], recall[:-1]   # the last point has no threshold
+    if min_recall is None:
+        f1 = np.where(precision + recall > 0,
+                      2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
+        best = thresholds[int(np.argmax(f1))]
+    else:
+        best = thresholds[recall >= min_recall - 1e-12].max()
+    lower = p[p < best]
+    return float((best + lower.max()) / 2) if lower.size else float(best)
+
+
+def confusion_table(target, prob, threshold: float = 0.5,
+                    labels: Sequence[str] = ("negative", "positive")) -> pd.DataFrame:
+    """The confusion matrix at ``threshold``, as a labelled table of counts.
+
+    ``sklearn.metrics.confusion_matrix`` of the labels against the decisions
+    ``prob >= threshold``: rows are the actual classes, columns the predicted ones, so the
+    diagonal holds the correct decisions, the top right the false positives and the bottom
+    left the false negatives.
+
+    Args:
+        target: labels 0/1, shape ``(N,)``.
+        prob: predicted probabilities of the positive class in [0, 1], shape ``(N,)``.
+        threshold: in (0, 1].
+        labels: names of class 0 and class 1.
+
+    Returns:
+        A 2 x 2 DataFrame of ints, index ``actual <label>``, columns ``predicted <label>``.
+
+    Raises:
+        TypeError, ValueError: as :func:`binary_metrics` for ``target`` and ``prob`` (one
+            class is allowed here); a ``threshold`` outside (0, 1]; not two ``labels``.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    y, p = _check_pair(target, prob)
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    if len(labels) != 2:
+        raise ValueError(f"labels must name the 2 classes, got {list(labels)}")
+    counts = confusion_matrix(y.astype(int), (p >= threshold).astype(int), labels=[0, 1])
+    return pd.DataFrame(counts, index=[f"actual {name}" for name in labels],
+                        columns=[f"predicted {name}" for name in labels])

@@ -48,3 +48,94 @@ class BinaryHingeLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}, reduction={self.reduction!r}, squared={self.squared}"
+
+
+class FocalLoss(nn.Module):
+    r"""Sigmoid focal loss ``alpha_t (1 - p_t)^gamma BCE(z, t)`` as a loss module.
+
+    See :func:`lossbook.functional.sigmoid_focal_loss` for the formula; the options mean
+    the same there and here, and ``alpha`` and ``gamma`` have torchvision's defaults.
+
+    The default ``reduction`` differs on purpose: ``'mean'`` here, ``'none'`` in the
+    functional form. The function mirrors ``torchvision.ops.sigmoid_focal_loss``, whose
+    default is ``'none'``; this module stands in for ``nn.BCEWithLogitsLoss`` in a training
+    loop, and torch's loss modules all default to ``'mean'``, a scalar that ``backward()``
+    accepts. Pass ``reduction='none'`` to get torchvision's elementwise result.
+
+    Args:
+        alpha: weight of the positive class in [0, 1] (0.25 gives positives a third of the
+            weight of negatives), or negative for no weighting.
+        gamma: focusing parameter ``>= 0``; 0 gives (``alpha``-weighted) BCE with logits.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Called as ``loss_fn(logits, target)``: float logits of any shape and float targets in
+    [0, 1] of the same shape; the result is a scalar, or of the logits' shape for
+    ``reduction='none'``.
+
+    Raises:
+        ValueError: at construction, ``alpha`` above 1, a negative ``gamma`` or an unknown
+            ``reduction``; when called, whatever the functional form raises.
+    """
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "mean"):
+        super().__init__()
+        checks.check_number("alpha", alpha, high=1)
+        checks.check_number("gamma", gamma, low=0)
+        checks.check_reduction(reduction)
+        self.alpha = alpha
+        self.gamma = gamma
+        self.reduction = reduction
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return functional.sigmoid_focal_loss(input, target, alpha=self.alpha,
+                                             gamma=self.gamma, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, gamma={self.gamma}, reduction={self.reduction!r}"
+
+
+class SymmetricCrossEntropy(nn.Module):
+    r"""Symmetric cross entropy ``alpha * CE + beta * RCE`` of logits against class indices,
+    with ``RCE = -log(clamp) * (1 - p_y)`` (Wang et al., ICCV 2019).
+
+    See :func:`lossbook.functional.symmetric_cross_entropy` for the formula. The defaults
+    are the official code's CIFAR-10 setting; the paper used ``alpha=0.01, beta=1.0`` on
+    MNIST and ``alpha=6.0, beta=0.1`` on CIFAR-100
+    (:data:`lossbook.functional.SCE_SETTINGS`).
+
+    Args:
+        alpha: weight ``>= 0`` of the cross entropy.
+        beta: weight ``>= 0`` of the reverse cross entropy.
+        clamp: in (0, 1], the value that replaces the zeros of the one-hot target before
+            its log (``1e-4`` in the official code).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Called as ``loss_fn(logits, target)``: ``logits`` of shape ``(N, C)`` (or ``(C,)``,
+    ``(N, C, d1, ...)``) and a float dtype, ``target`` class indices of shape ``(N,)``
+    (the logits' shape without the class dimension), dtype int64 or uint8; the result is a
+    scalar, or of the target's shape for ``reduction='none'``.
+
+    Raises:
+        ValueError: at construction, a negative ``alpha`` or ``beta``, a ``clamp`` outside
+            (0, 1], an unknown ``reduction``; when called, whatever the functional form
+            raises (a single class, targets out of range or of the wrong dtype, ...).
+    """
+
+    def __init__(self, alpha: float = 0.1, beta: float = 1.0, clamp: float = 1e-4,
+                 reduction: str = "mean"):
+        super().__init__()
+        functional._check_sce_options(alpha, beta, clamp, reduction)
+        self.alpha = alpha
+        self.beta = beta
+        self.clamp = clamp
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return functional.symmetric_cross_entropy(
+            logits, target, alpha=self.alpha, beta=self.beta, clamp=self.clamp,
+            reduction=self.reduction,
+        )
+
+    def extra_repr(self) -> str:
+        return (f"alpha={self.alpha}, beta={self.beta}, clamp={self.clamp}, "
+                f"reduction={self.reduction!r}")

@@ -31,17 +31,20 @@ def test_every_toc_page_is_built(site):
 def test_math_comes_from_the_local_mathjax_copy(site):
     _, html = site
     page = (html / "chapters" / "01-binary-cross-entropy.html").read_text()
-    assert '<script defer="defer" src="../_static/mathjax/tex-chtml.js">' in page
-    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert '<script defer="defer" src="../_static/mathjax/startup.js">' in page
+    assert '"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]' in page
+    for component in ("startup.js", "core.js", "input/tex.js", "output/chtml.js"):
+        assert (html / "_static" / "mathjax" / component).is_file(), component
     assert r"\log" in page  # the chapter's formulas reach the page for MathJax to typeset
 
 
 def test_the_mathjax_copy_is_small(site):
-    """Only what the pages load: the combined TeX/CHTML component, fonts, TeX extensions."""
+    """Only what the pages load: TeX input, CHTML output and fonts, TeX extensions."""
     _, html = site
     files = [p for p in (html / "_static" / "mathjax").rglob("*") if p.is_file()]
-    assert sum(p.stat().st_size for p in files) < 3e6
+    assert sum(p.stat().st_size for p in files) < 2e6
     assert not (html / "_static" / "mathjax" / "sre").exists()  # 4 MB speech engine, unused
+    assert not (html / "_static" / "mathjax" / "ui").exists()  # the context menu, unused
 
 
 def test_no_theme_fontawesome_script(site):

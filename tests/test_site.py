@@ -37,6 +37,7 @@ PAGES = toc_files()
 CHAPTER_NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 PAGE_BYTES_BUDGET = 2.5e6
 PAGE_SECONDS_BUDGET = 1.5
+LOADED_SECONDS_BOUND = 3 * PAGE_SECONDS_BUDGET  # while nbval runs beside the browser
 
 
 def _require_browser():
@@ -234,15 +235,29 @@ def test_search_finds_the_chapter(visit, notebook):
 
 
 @pytest.mark.parametrize("notebook", CHAPTER_NOTEBOOKS, ids=[p.stem for p in CHAPTER_NOTEBOOKS])
-def test_chapter_page_budget(browser, server, notebook):
-    """Median of 5 cold loads: bytes transferred, and seconds to load and typeset."""
-    loads = []
-    for _ in range(5):
-        v = Visit(browser, f"{server}/chapters/{notebook.stem}.html")
-        loads.append((v.bytes, v.seconds))
-        v.close()
-    size = statistics.median(b for b, _ in loads)
-    seconds = statistics.median(s for _, s in loads)
-    print(f"{notebook.stem}: {size / 1e6:.2f} MB, {seconds:.2f} s (median of 5)")
-    assert size <= PAGE_BYTES_BUDGET, f"{size / 1e6:.2f} MB"
-    assert seconds <= PAGE_SECONDS_BUDGET, f"{seconds:.2f} s"
+def test_chapter_page_within_budget(visit, notebook):
+    """One cold load per test run: the bytes transferred are within budget. Its time is
+    held only to a loose bound here, since the other test worker keeps the CPU busy; the
+    budget itself is checked on a quiet machine by make site-budget (median of 5)."""
+    v = visit(f"chapters/{notebook.stem}.html")
+    assert v.bytes <= PAGE_BYTES_BUDGET, f"{v.bytes / 1e6:.2f} MB"
+    assert v.seconds <= LOADED_SECONDS_BOUND, f"{v.seconds:.2f} s"
+
+
+@pytest.mark.budget
+def test_chapter_page_budgets_median_of_5(browser, server):
+    """The budget as reported: the median of 5 cold loads of every chapter page. Slow, so
+    it runs only when asked for (make site-budget)."""
+    report = []
+    for notebook in CHAPTER_NOTEBOOKS:
+        loads = []
+        for _ in range(5):
+            v = Visit(browser, f"{server}/chapters/{notebook.stem}.html")
+            loads.append((v.bytes, v.seconds))
+            v.close()
+        size = statistics.median(b for b, _ in loads)
+        seconds = statistics.median(s for _, s in loads)
+        report.append((notebook.stem, size, seconds))
+        print(f"{notebook.stem:32s} {size / 1e6:5.2f} MB  {seconds:5.2f} s  (median of 5)")
+    assert all(size <= PAGE_BYTES_BUDGET for _, size, _ in report)
+    assert all(seconds <= PAGE_SECONDS_BUDGET for _, _, seconds in report)
