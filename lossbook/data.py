@@ -101,6 +101,27 @@ def subsample_positives(
     return x[keep], y[keep]
 
 
+def _check_features_and_labels(x: torch.Tensor, y: torch.Tensor) -> None:
+    if x.dim() != 2:
+        raise ValueError(f"x must have shape (N, D), got shape {tuple(x.shape)}")
+    if y.dim() != 1:
+        raise ValueError(f"y must have shape (N,), got shape {tuple(y.shape)}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+
+
+def _standardized(train, *others):
+    """``train`` and ``others`` standardised with the mean and deviation of ``train`` alone."""
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(train)
+    return tuple(scaler.transform(a) for a in (train, *others))
+
+
+def _float32(a) -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float32)
+
+
 def train_test_split(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -136,14 +157,8 @@ def train_test_split(
             outside (0, 1), or a class with fewer than 2 rows (it cannot be in both parts).
     """
     from sklearn.model_selection import train_test_split as sk_split
-    from sklearn.preprocessing import StandardScaler
 
-    if x.dim() != 2:
-        raise ValueError(f"x must have shape (N, D), got shape {tuple(x.shape)}")
-    if y.dim() != 1:
-        raise ValueError(f"y must have shape (N,), got shape {tuple(y.shape)}")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    _check_features_and_labels(x, y)
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     counts = torch.bincount(y.long(), minlength=2)
@@ -154,10 +169,8 @@ def train_test_split(
         x_np, y_np, test_size=test_fraction, stratify=y_np, random_state=seed
     )
     if standardize:
-        scaler = StandardScaler().fit(x_train)
-        x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
-    as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
-    return as_tensor(x_train), as_tensor(x_test), as_tensor(y_train), as_tensor(y_test)
+        x_train, x_test = _standardized(x_train, x_test)
+    return tuple(_float32(a) for a in (x_train, x_test, y_train, y_test))
 
 
 def gaussian_classes(
@@ -262,14 +275,8 @@ def train_val_test_split(
             more; a class too small to appear in all three parts.
     """
     from sklearn.model_selection import train_test_split as sk_split
-    from sklearn.preprocessing import StandardScaler
 
-    if x.dim() != 2:
-        raise ValueError(f"x must have shape (N, D), got shape {tuple(x.shape)}")
-    if y.dim() != 1:
-        raise ValueError(f"y must have shape (N,), got shape {tuple(y.shape)}")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    _check_features_and_labels(x, y)
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0 < value < 1:
             raise ValueError(f"{name} must be in (0, 1), got {value!r}")
@@ -287,10 +294,8 @@ def train_val_test_split(
         x_rest, y_rest, test_size=val_fraction / (1 - test_fraction), stratify=y_rest,
         random_state=seed)
     if standardize:
-        scaler = StandardScaler().fit(x_train)
-        x_train, x_val, x_test = (scaler.transform(a) for a in (x_train, x_val, x_test))
-    as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
-    return Splits(*(as_tensor(a) for a in (x_train, y_train, x_val, y_val, x_test, y_test)))
+        x_train, x_val, x_test = _standardized(x_train, x_val, x_test)
+    return Splits(*(_float32(a) for a in (x_train, y_train, x_val, y_val, x_test, y_test)))
 
 
 def imbalanced_breast_cancer(
