@@ -153,3 +153,31 @@ def test_recorded_execution_time_is_fresh_and_within_budget(path):
     assert row is not None, f"no recorded execution of {path.name}: run make execute CHAPTER={path}"
     assert row["code_digest"] == code_digest(nb), f"{path.name} changed since it was timed: make execute"
     assert float(row["seconds"]) <= budget_seconds(nb), row
+
+
+def test_requirements_pin_every_installed_package():
+    """Whatever the virtual environment has, requirements.txt pins, exactly: a package
+    installed by hand would pass here and fail on a fresh machine."""
+    import pathlib
+    import site
+    from importlib import metadata
+
+    pinned = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pinned[name.strip().lower().replace("_", "-")] = version.strip()
+    site_packages = {pathlib.Path(p).resolve() for p in site.getsitepackages()}
+    installed = {d.metadata["Name"].lower().replace("_", "-"): d.version
+                 for d in metadata.distributions()  # not the copies vendored inside packages
+                 if pathlib.Path(d.locate_file("")).resolve() in site_packages}
+    installed.pop("lossbook", None)
+    for tool in ("pip", "setuptools", "wheel"):
+        installed.pop(tool, None)
+    unpinned = sorted(set(installed) - set(pinned))
+    assert not unpinned, f"installed but not pinned in requirements.txt: {unpinned}"
+    missing = sorted(set(pinned) - set(installed))
+    assert not missing, f"pinned but not installed (run make to reinstall): {missing}"
+    wrong = {n: (pinned[n], v) for n, v in installed.items() if v.split("+")[0] != pinned[n]}
+    assert not wrong, f"pinned versions differ from the installed ones: {wrong}"
