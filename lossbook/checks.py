@@ -38,22 +38,25 @@ def check_reduction(reduction) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def check_same_shape(input: torch.Tensor, target: torch.Tensor) -> None:
+def check_same_shape(input: torch.Tensor, target: torch.Tensor,
+                     names: tuple[str, str] = ("input", "target")) -> None:
     """Check that ``input`` and ``target`` have the same shape (``ValueError``).
 
     The common case is a model output of shape ``(N, 1)`` against a target of shape
     ``(N,)``: broadcasting them would silently build an ``(N, N)`` loss, so it is refused
-    and the message says which side to squeeze or unsqueeze.
+    and the message says which side to squeeze. ``names`` are the arguments' names in the
+    caller's signature (``("scores", "target")`` for a margin loss, say).
     """
     if input.shape == target.shape:
         return
+    first, second = names
     hint = ""
     if input.dim() == target.dim() + 1 and input.shape[-1] == 1 and input.shape[:-1] == target.shape:
-        hint = "; drop the trailing dimension of input with input.squeeze(-1)"
+        hint = f"; drop the trailing dimension of {first} with {first}.squeeze(-1)"
     elif target.dim() == input.dim() + 1 and target.shape[-1] == 1 and target.shape[:-1] == input.shape:
-        hint = "; drop the trailing dimension of target with target.squeeze(-1)"
+        hint = f"; drop the trailing dimension of {second} with {second}.squeeze(-1)"
     raise ValueError(
-        f"target must have the same shape as input {_shape(input)}, got {_shape(target)}{hint}"
+        f"{second} must have the same shape as {first} {_shape(input)}, got {_shape(target)}{hint}"
     )
 
 

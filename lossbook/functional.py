@@ -134,17 +134,29 @@ def binary_cross_entropy_with_logits(
     """
     checks.check_binary_loss_args(input, target, weight, reduction)
     checks.check_probabilities("target", target)
-    positive_term = target * softplus(-input)
     if pos_weight is not None:
         checks.check_tensor("pos_weight", pos_weight)
         checks.check_broadcastable(
             "pos_weight", pos_weight, input.shape, checks.POS_WEIGHT_HINT
         )
-        positive_term = positive_term * pos_weight
-    loss = positive_term + (1 - target) * softplus(input)
+    loss = bce_with_logits_terms(input, target, pos_weight)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+def bce_with_logits_terms(input: torch.Tensor, target: torch.Tensor,
+                          pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    r"""The elementwise stable formula of :func:`binary_cross_entropy_with_logits`,
+    ``p y softplus(-z) + (1 - y) softplus(z)``, with no input checks and no reduction.
+
+    For callers that have checked their input already, and for ``torch.compile``, whose
+    graph the checks' data-dependent branches would break.
+    """
+    positive_term = target * softplus(-input)
+    if pos_weight is not None:
+        positive_term = positive_term * pos_weight
+    return positive_term + (1 - target) * softplus(input)
 
 
 # --- margin losses ---------------------------------------------------------------------
@@ -159,7 +171,7 @@ def _margin_violation(scores, target, margin, reduction) -> torch.Tensor:
     """``max(0, m - y s)`` per element, after checking the arguments of a margin loss."""
     checks.check_tensor("scores", scores)
     checks.check_binary_labels("target", target)
-    checks.check_same_shape(scores, target)
+    checks.check_same_shape(scores, target, names=("scores", "target"))
     checks.check_finite("scores", scores)
     checks.check_number("margin", margin, low=0)
     checks.check_reduction(reduction)
@@ -449,11 +461,7 @@ def sigmoid_focal_loss(
     """
     checks.check_tensor("inputs", inputs)
     checks.check_tensor("targets", targets)
-    if inputs.shape != targets.shape:
-        raise ValueError(
-            f"targets must have the same shape as inputs {tuple(inputs.shape)}, got "
-            f"{tuple(targets.shape)}"
-        )
+    checks.check_same_shape(inputs, targets, names=("inputs", "targets"))
     checks.check_finite("inputs", inputs)
     checks.check_finite("targets", targets)
     checks.check_probabilities("targets", targets)

@@ -69,3 +69,17 @@ def test_weight_that_broadcasts_is_accepted():
 def test_checks_accept_valid_input():
     checks.check_binary_loss_args(P, Y, torch.tensor(2.0), "sum")
     checks.check_probabilities("input", P)
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: lbf.binary_hinge_loss(torch.zeros(4, 1), torch.ones(4)),
+     "target must have the same shape as scores (4, 1), got (4,); drop the trailing "
+     "dimension of scores with scores.squeeze(-1)"),
+    (lambda: lbf.sigmoid_focal_loss(torch.zeros(4), torch.ones(4, 1)),
+     "targets must have the same shape as inputs (4,), got (4, 1); drop the trailing "
+     "dimension of targets with targets.squeeze(-1)"),
+])
+def test_shape_errors_use_the_callers_argument_names(call, fragment):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert fragment in str(info.value)

@@ -228,9 +228,8 @@ def device_name(device: str) -> str:
 
 
 def _stable_formula(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """lossbook's stable BCE-with-logits formula without its input checks, for
-    ``torch.compile``: the checks' data-dependent branches would break its graph."""
-    return (y * functional.softplus(-z) + (1 - y) * functional.softplus(z)).mean()
+    """lossbook's stable BCE-with-logits formula without its input checks, averaged."""
+    return functional.bce_with_logits_terms(z, y).mean()
 
 
 def binary_routes(compile: bool = True) -> dict[str, LossFn]:
