@@ -13,7 +13,7 @@ import sys
 
 import nbformat
 import pytest
-from conftest import CHAPTERS, ROOT, chapter_notebooks, toc_files
+from tests.helpers import CHAPTERS, ROOT, chapter_notebooks, toc_files
 
 from lossbook.notebooks import budget_seconds, code_digest, hygiene, output_text, read_timings
 

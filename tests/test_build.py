@@ -4,7 +4,7 @@ MathJax. The site is built once per test run into a temporary folder."""
 import re
 
 import pytest
-from conftest import toc_files
+from tests.helpers import toc_files
 
 pytestmark = pytest.mark.build
 

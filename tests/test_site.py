@@ -22,7 +22,7 @@ import urllib.parse
 import nbformat
 import pytest
 from PIL import Image, ImageStat
-from conftest import CHAPTERS, toc_files
+from tests.helpers import CHAPTERS, toc_files
 
 pytestmark = pytest.mark.site
 
