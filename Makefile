@@ -7,12 +7,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTER ?=
 
-.PHONY: book test lab execute serve site-budget clean help
+.PHONY: book test budgets lab execute serve clean help
 PORT ?= 8000
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,13 @@ book: $(STAMP)  ## build the website clean into _build/html, warnings are errors
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "Open $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)  ## run every test: lossbook, hygiene, the site build, every chapter (nbval)
+test: $(STAMP)  ## run every test, then every chapter again under torch's portable CPU kernels
 	$(BIN)/python -m pytest
+	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest chapters
 
-site-budget: $(STAMP)  ## each chapter page's size and load time, median of 5 cold loads
-	$(BIN)/python -m pytest tests/test_site.py -m budget -n 0 -s -q
+budgets: $(STAMP)  ## on a quiet machine: chapter times (the status page), SCE speed, page weight and load
+	$(BIN)/python -m lossbook.notebooks --measure
+	$(BIN)/python -m pytest -m budget -n 0 -s -q tests/test_sce_speed.py tests/test_site.py
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters

@@ -1,7 +1,9 @@
-"""Seeded data for the chapters: synthetic scores now, bundled real data sets later.
+"""Seeded data for the chapters: synthetic scores and classes, the real data sets that ship
+with scikit-learn, class imbalance and label noise.
 
 Every generator takes a ``seed`` and draws from its own ``torch.Generator``, so its result
-does not depend on what ran before it.
+does not depend on what ran before it, and draws only through :func:`randn` and
+``torch.rand``, so it is the same on every CPU.
 """
 
 from __future__ import annotations
@@ -9,6 +11,38 @@ from __future__ import annotations
 import typing
 
 import torch
+
+
+def randn(*size: int, generator: torch.Generator | None = None,
+          dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    r"""Standard normal draws, like ``torch.randn``, that are the same on every CPU.
+
+    ``torch.randn`` on the CPU has a vectorised kernel (AVX2, AVX-512) and a scalar one, and
+    they round differently: the same seed gives different floats on different processors.
+    ``torch.rand`` is computed from integers and is the same everywhere, so this draws two
+    uniforms :math:`u_1, u_2` per value and applies the Box–Muller transform in float64,
+
+    .. math::
+
+        x = \sqrt{-2 \ln(1 - u_1)}\, \cos(2 \pi u_2) \sim \mathcal{N}(0, 1),
+
+    then rounds to ``dtype``, which hides the float64 functions' last-bit differences.
+
+    Args:
+        size: the shape, as in ``torch.randn(2, 3)``.
+        generator: the ``torch.Generator`` to draw from (default: torch's global one).
+        dtype: a floating dtype for the result.
+
+    Returns:
+        A tensor of shape ``size`` and dtype ``dtype``.
+    """
+    if not all(isinstance(side, int) and side >= 0 for side in size):
+        raise ValueError(f"size must be non-negative ints, got {size!r}")
+    if not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
+    u = torch.rand(2, *size, generator=generator, dtype=torch.float64)
+    x = torch.sqrt(-2 * torch.log1p(-u[0])) * torch.cos(2 * torch.pi * u[1])
+    return x.to(dtype)
 
 
 def two_class_scores(
@@ -47,7 +81,7 @@ def two_class_scores(
         raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction!r}")
     gen = torch.Generator().manual_seed(seed)
     target = (torch.rand(n, generator=gen) < positive_fraction).float()
-    noise = torch.randn(n, generator=gen) * std
+    noise = randn(n, generator=gen) * std
     scores = (target - 0.5) * separation + noise
     return scores, target
 
@@ -218,7 +252,7 @@ def gaussian_classes(
     gen = torch.Generator().manual_seed(seed)
     y = (torch.rand(n, generator=gen) < positive_fraction).float()
     u = torch.ones(dim) / dim ** 0.5
-    x = torch.randn(n, dim, generator=gen) + (y[:, None] - 0.5) * separation * u
+    x = randn(n, dim, generator=gen) + (y[:, None] - 0.5) * separation * u
     prior = torch.log(torch.tensor(positive_fraction / (1 - positive_fraction)))
     true_logit = separation * (x @ u) + prior
     return x, y, true_logit

@@ -76,11 +76,12 @@ def record_timing(notebook: pathlib.Path, seconds: float, path: pathlib.Path = T
         writer.writerows(rows[name] for name in sorted(rows))
 
 
-def execute(path: str | pathlib.Path, timeout: int = 300) -> float:
-    """Execute the notebook at ``path`` in place and return the seconds it took.
+def execute(path: str | pathlib.Path, timeout: int = 300, write: bool = True) -> float:
+    """Execute the notebook at ``path`` and return the seconds it took.
 
-    Outputs and execution counts are replaced; cell timing metadata is not recorded, so a
-    re-execution that changes no output changes nothing in the file.
+    With ``write``, the file is updated in place: outputs and execution counts are replaced;
+    cell timing metadata is not recorded, so a re-execution that changes no output changes
+    nothing in the file. Without it, the file is left as it is (a measurement only).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -107,7 +108,8 @@ def execute(path: str | pathlib.Path, timeout: int = 300) -> float:
             if km.has_kernel:
                 km.shutdown_kernel()
         seconds = time.perf_counter() - start
-    nbformat.write(nb, path)
+    if write:
+        nbformat.write(nb, path)
     return seconds
 
 
@@ -159,19 +161,31 @@ def hygiene(nb: nbformat.NotebookNode) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: execute the given notebooks (default: every chapter), print the times."""
+    """Command line: execute the given notebooks (default: every chapter), print the times.
+
+    With ``--measure`` the notebooks are executed without being written (a measurement for
+    ``make budgets``); each time is printed against its budget, and the exit status is 1
+    when one is over.
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path,
                         help="notebooks to execute (default: chapters/*.ipynb)")
+    parser.add_argument("--measure", action="store_true",
+                        help="time the notebooks without changing them; fail if one is over budget")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(CHAPTERS.glob("*.ipynb"))
+    over = []
     for path in paths:
-        seconds = execute(path)
+        seconds = execute(path, write=not args.measure)
         record_timing(path, seconds)
-        print(f"{path}: executed in {seconds:.1f} s", flush=True)
+        budget = budget_seconds(nbformat.read(path, as_version=4))
+        verdict = "within" if seconds <= budget else "OVER"
+        print(f"{path}: executed in {seconds:.1f} s, {verdict} its budget of {budget:g} s", flush=True)
+        if seconds > budget:
+            over.append(path)
         for problem in hygiene(nbformat.read(path, as_version=4)):
             print(f"  {problem}", flush=True)
-    return 0
+    return 1 if args.measure and over else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from tests.helpers import CHAPTERS, ROOT, chapter_notebooks, toc_files
 
-from lossbook.notebooks import budget_seconds, code_digest, hygiene, output_text, read_timings
+from lossbook.notebooks import code_digest, hygiene, output_text, read_timings
 
 NOTEBOOKS = chapter_notebooks()
 CHAPTER_1 = CHAPTERS / "01-binary-cross-entropy.ipynb"
@@ -145,14 +145,13 @@ def test_nbval_with_this_config_fails_on_a_changed_output(tmp_path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_recorded_execution_time_is_fresh_and_within_budget(path):
-    """chapters/timings.csv, written by `make execute`, holds a timing of this chapter's
-    current code, within its budget."""
+def test_recorded_execution_time_is_fresh(path):
+    """chapters/timings.csv, written by `make execute` and `make budgets`, holds a timing of
+    this chapter's current code (whether it is within budget is for `make budgets`)."""
     nb = _read(path)
     row = read_timings().get(path.stem)
     assert row is not None, f"no recorded execution of {path.name}: run make execute CHAPTER={path}"
     assert row["code_digest"] == code_digest(nb), f"{path.name} changed since it was timed: make execute"
-    assert float(row["seconds"]) <= budget_seconds(nb), row
 
 
 def test_requirements_pin_every_installed_package():

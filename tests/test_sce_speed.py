@@ -89,6 +89,7 @@ def measure(n_classes: int) -> dict:
     return ratios
 
 
+@pytest.mark.budget
 @pytest.mark.parametrize("n_classes", [10, 100])
 def test_sce_is_at_most_1_5x_cross_entropy_and_faster_than_the_article(n_classes):
     run = subprocess.run([sys.executable, __file__, str(n_classes)], capture_output=True,
