@@ -26,7 +26,9 @@ def randn(*size: int, generator: torch.Generator | None = None,
 
         x = \sqrt{-2 \ln(1 - u_1)}\, \cos(2 \pi u_2) \sim \mathcal{N}(0, 1),
 
-    then rounds to ``dtype``, which hides the float64 functions' last-bit differences.
+    then rounds to ``dtype``. Rounding to float32 (or a smaller float) hides the last-bit
+    differences of the float64 ``log`` and ``cos`` between CPUs, so those draws are the same
+    everywhere; float64 draws may differ in their last bit.
 
     Args:
         size: the shape, as in ``torch.randn(2, 3)``.

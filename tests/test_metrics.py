@@ -1,14 +1,18 @@
-"""lossbook.metrics against hand computations on tiny examples."""
+"""lossbook.metrics against hand computations on tiny examples: binary_metrics, the
+reliability curve and its ECE, summarize, choose_threshold and confusion_table."""
 
 import math
 
+import hypothesis.strategies as st
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
 
 import lossbook as lb
 from lossbook import metrics
+from lossbook.metrics import choose_threshold, confusion_table
 
 # Five examples worked out by hand. At threshold 0.5 the predictions are 1, 0, 1, 0, 1:
 # TP = 2 (rows 0 and 4), FP = 1 (row 2), FN = 1 (row 1).
@@ -173,3 +177,78 @@ def test_summarize_rejects_what_it_cannot_group():
         metrics.summarize(frame, "nope")
     with pytest.raises(TypeError, match="frame must be a pandas DataFrame, got dict"):
         metrics.summarize({"setting": ["a"]}, "setting")
+
+
+def _f1(y, p, t):
+    pred = p >= t
+    tp = (pred & (y == 1)).sum()
+    return 2 * tp / (pred.sum() + (y == 1).sum())
+
+
+def _recall(y, p, t):
+    return ((p >= t) & (y == 1)).sum() / (y == 1).sum()
+
+
+def test_choose_threshold_by_hand():
+    y = [0, 0, 1, 1, 0, 1]
+    p = [0.1, 0.4, 0.35, 0.8, 0.2, 0.9]
+    # best F1 at 0.35 (3 TP, 1 FP: 6/7); halfway to the next lower score 0.2
+    assert choose_threshold(y, p) == pytest.approx(0.275)
+    # recall 2/3 is first reached at 0.8; halfway to 0.4
+    assert choose_threshold(y, p, min_recall=0.6) == pytest.approx(0.6)
+    # nothing below the winner: the winner itself
+    assert choose_threshold([1, 0], [0.3, 0.6], min_recall=1.0) == pytest.approx(0.3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(1, 99)), min_size=2, max_size=40),
+       st.one_of(st.none(), st.floats(0.05, 1.0)))
+def test_choose_threshold_matches_a_brute_force_search(rows, min_recall):
+    y = np.array([float(b) for b, _ in rows])
+    p = np.array([s / 100 for _, s in rows])
+    if len(np.unique(y)) < 2:
+        return
+    t = choose_threshold(y, p, min_recall=min_recall)
+    candidates = np.unique(p)
+    if min_recall is None:
+        assert _f1(y, p, t) == pytest.approx(max(_f1(y, p, c) for c in candidates))
+    else:
+        assert _recall(y, p, t) >= min_recall - 1e-12
+        higher = [c for c in candidates if c > t and _recall(y, p, c) >= min_recall - 1e-12]
+        # no higher threshold that decides differently reaches the recall
+        assert all(((p >= c) == (p >= t)).all() for c in higher)
+    # the threshold decides like the winner: no score lies in [t, winner)
+    winner = candidates[candidates >= t].min()
+    assert not ((p >= t) & (p < winner)).any()
+
+
+@pytest.mark.parametrize("target, prob, kwargs, fragment", [
+    ([1, 1], [0.2, 0.4], {}, "both classes"),
+    ([0, 1], [0.2, 0.4], {"min_recall": 0}, "min_recall must be None or in (0, 1]"),
+    ([0, 1], [0.2, 1.4], {}, "prob must hold probabilities"),
+])
+def test_choose_threshold_errors(target, prob, kwargs, fragment):
+    with pytest.raises(ValueError) as info:
+        choose_threshold(target, prob, **kwargs)
+    assert fragment in str(info.value)
+
+
+def test_confusion_table():
+    y = torch.tensor([0.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    p = torch.tensor([0.1, 0.6, 0.35, 0.8, 0.2, 0.9])
+    table = confusion_table(y, p, threshold=0.5, labels=("benign", "malignant"))
+    assert list(table.index) == ["actual benign", "actual malignant"]
+    assert list(table.columns) == ["predicted benign", "predicted malignant"]
+    assert table.to_numpy().tolist() == [[2, 1], [1, 2]]
+    assert confusion_table(y, p, threshold=0.3).to_numpy().tolist() == [[2, 1], [0, 3]]
+    assert confusion_table([0, 0], [0.2, 0.7]).to_numpy().tolist() == [[1, 1], [0, 0]]
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"threshold": 0.0}, "threshold must be in (0, 1]"),
+    ({"labels": ("a", "b", "c")}, "labels must name the 2 classes"),
+])
+def test_confusion_table_errors(kwargs, fragment):
+    with pytest.raises(ValueError) as info:
+        confusion_table([0, 1], [0.2, 0.7], **kwargs)
+    assert fragment in str(info.value)
