@@ -33,8 +33,12 @@ budgets: $(STAMP)  ## on a quiet machine: chapter times (the status page), SCE s
 	$(BIN)/python -m lossbook.notebooks --measure
 	$(BIN)/python -m pytest -m budget -n 0 -s -q tests/test_sce_speed.py tests/test_site.py
 
-lab: $(STAMP)  ## open the chapters in JupyterLab
-	$(BIN)/jupyter lab chapters
+# JupyterLab refuses to start as root (most containers) unless told it may.
+LAB_FLAGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(STAMP)  ## open the chapters in JupyterLab (LAB_FLAGS="--no-browser --port 8888" passes options)
+	$(BIN)/jupyter lab chapters $(ROOT_FLAG) $(LAB_FLAGS)
 
 execute: $(STAMP)  ## re-execute CHAPTER=chapters/NN-name.ipynb (default: all) in place
 	$(BIN)/python -m lossbook.notebooks $(CHAPTER)
