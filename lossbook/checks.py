@@ -3,10 +3,14 @@
 Each check raises a ``TypeError`` (wrong kind of object or dtype) or a ``ValueError`` (wrong
 shape or values) whose message names the argument, says what was expected and what was
 given, and, for the classic mistakes, what to write instead. The checks never modify their
-input and return nothing.
+input; they return nothing, except those of scalar options (:func:`check_number`,
+:func:`check_integer`, :func:`check_dim`), which return the option as a Python number.
 """
 
 from __future__ import annotations
+
+import numbers
+import operator
 
 import torch
 
@@ -17,18 +21,39 @@ def _shape(x: torch.Tensor) -> str:
     return str(tuple(x.shape))
 
 
-def check_tensor(name: str, x, *, floating: bool = True) -> None:
-    """Check that ``x`` is a tensor, and of a floating dtype when ``floating``.
+def check_tensor(name: str, x, *, floating: bool = True, convert: str | None = None) -> None:
+    """Check that ``x`` is a tensor with values (not on the ``meta`` device), and of a
+    floating dtype when ``floating``.
 
     Raises ``TypeError``: losses take float tensors for both input and target, so an integer
-    or bool target (``torch.tensor([0, 1])``) is the usual offender.
+    or bool target (``torch.tensor([0, 1])``) is the usual offender. ``convert`` is the
+    conversion the message suggests (default ``{name}.float()``). A ``meta`` tensor holds a
+    shape but no values, and the checks are about values, so it is refused.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.device.type == "meta":
+        raise TypeError(
+            f"{name} must be a tensor with values, got one on the meta device (a shape, no "
+            "values): lossbook checks the values of its arguments; create it on a real device "
+            "(cpu, cuda), or use torch.nn.functional for shape-only runs"
+        )
     if floating and not x.is_floating_point():
         raise TypeError(
             f"{name} must have a floating-point dtype (float32 or float64), got {x.dtype}; "
-            f"convert it with {name}.float()"
+            f"convert it with {convert or name + '.float()'}"
+        )
+
+
+def check_same_dtype(input: torch.Tensor, target: torch.Tensor,
+                     names: tuple[str, str] = ("input", "target")) -> None:
+    """Check that ``target`` has the dtype of ``input`` (``TypeError``), as torch's
+    ``binary_cross_entropy`` requires (it raises "Found dtype Double but expected Float")."""
+    if input.dtype != target.dtype:
+        first, second = names
+        raise TypeError(
+            f"{second} must have the dtype of {first}, {input.dtype}, got {target.dtype}; "
+            f"convert it with {second}.to({first}.dtype)"
         )
 
 
@@ -120,7 +145,8 @@ def check_binary_loss_args(
     """The checks every binary loss runs: tensors of a float dtype, equal shapes, finite
     values, a ``weight`` that broadcasts to the input, a known ``reduction``."""
     check_tensor("input", input)
-    check_tensor("target", target)
+    convert = "target.float()" if input.dtype == torch.float32 else "target.to(input.dtype)"
+    check_tensor("target", target, convert=convert)
     check_same_shape(input, target)
     check_finite("input", input)
     check_finite("target", target)
@@ -138,17 +164,67 @@ def _some_values(x: torch.Tensor, limit: int = 6) -> str:
     return f"[{shown}{more}]"
 
 
-def check_number(name: str, value, low: float | None = None, high: float | None = None) -> None:
-    """Check that ``value`` is a finite real number (not a bool, not a tensor) in
-    ``[low, high]`` (``ValueError``); used for options such as ``margin`` and
-    ``label_smoothing``."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and value == value and abs(value) != float("inf")
-    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+def _real(value) -> float | None:
+    """``value`` as a Python float if it is a real number: a Python or numpy scalar, or a
+    0-dim real tensor (what torch accepts for its float options); ``None`` otherwise. A bool
+    is not taken for a number."""
+    if isinstance(value, torch.Tensor):
+        ok = value.dim() == 0 and value.dtype != torch.bool and not value.is_complex()
+        return float(value) if ok and value.device.type != "meta" else None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    return None
+
+
+def check_number(name: str, value, low: float | None = None, high: float | None = None, *,
+                 low_open: bool = False, hint: str = "") -> float:
+    """Check that ``value`` is a finite real number in ``[low, high]`` (``(low, high]`` with
+    ``low_open``) and return it as a Python float (``ValueError`` otherwise); used for options
+    such as ``margin`` and ``label_smoothing``.
+
+    As in torch, a Python or numpy scalar and a 0-dim tensor are numbers; a bool is not.
+    ``hint`` follows the bounds in the message (what the option means).
+    """
+    number = _real(value)
+    ok = number is not None and abs(number) != float("inf") and number == number
+    ok = ok and (low is None or number > low or (number == low and not low_open))
+    ok = ok and (high is None or number <= high)
     if not ok:
-        bounds = {(False, False): "", (True, False): f" >= {low}", (False, True): f" <= {high}",
-                  (True, True): f" in [{low}, {high}]"}[(low is not None, high is not None)]
-        raise ValueError(f"{name} must be a finite number{bounds}, got {value!r}")
+        opening = "(" if low_open else "["
+        bounds = {(False, False): "", (True, False): f" {'>' if low_open else '>='} {low}",
+                  (False, True): f" <= {high}",
+                  (True, True): f" in {opening}{low}, {high}]"}[(low is not None, high is not None)]
+        raise ValueError(f"{name} must be a finite number{bounds}{hint}, got {value!r}")
+    return number
+
+
+def check_integer(name: str, value) -> int:
+    """Check that ``value`` is an integer (a Python or numpy int, or an integer tensor of one
+    element, as torch accepts for ``ignore_index``; not a bool or a float) and return it as
+    a Python int (``TypeError`` otherwise)."""
+    if not isinstance(value, bool) and getattr(value, "dtype", None) != torch.bool:
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+
+
+def check_dim(name: str, dim, x: torch.Tensor) -> int:
+    """Check that ``dim`` is a dimension of ``x``, in ``[-n, n - 1]`` for ``n = x.dim()`` (a
+    0-dim tensor counts as one dimension, as in torch); return it as a Python int
+    (``TypeError``/``ValueError``)."""
+    dim = check_integer(name, dim)
+    n = max(x.dim(), 1)
+    if not -n <= dim < n:
+        raise ValueError(
+            f"{name} must be a dimension of the input of shape {_shape(x)}, in [{-n}, {n - 1}], "
+            f"got {dim}"
+        )
+    return dim
 
 
 def check_binary_labels(name: str, x: torch.Tensor) -> None:
@@ -181,21 +257,27 @@ def check_binary_labels(name: str, x: torch.Tensor) -> None:
 
 
 def check_log_probabilities(name: str, x: torch.Tensor) -> None:
-    """Check that ``x`` holds log-probabilities, values <= 0 (``-inf`` allowed, NaN not)
-    (``ValueError``).
+    """Check that ``x`` holds log-probabilities, values <= 0 (``-inf`` allowed, NaN and
+    ``+inf`` not) (``ValueError``).
 
     Positive values are almost always probabilities from ``softmax`` or raw logits passed
-    where ``log_softmax`` output is expected; the message says which function to use.
+    where ``log_softmax`` output is expected; the message says which function to use. A NaN
+    or ``+inf`` is reported as such: it comes from a computation gone wrong upstream.
     """
-    bad = ~(x <= 0)
+    nonfinite = torch.isnan(x) | (x == float("inf"))
+    if nonfinite.any():
+        raise ValueError(
+            f"{name} must hold log-probabilities (values <= 0; -inf is allowed), got "
+            f"{int(nonfinite.sum())} non-finite value(s), NaN or +inf, out of {x.numel()}"
+        )
+    bad = x > 0
     if bad.any():
         finite = x[torch.isfinite(x)]
-        lo = f"{finite.min().item():.4g}" if finite.numel() else "nan"
-        hi = f"{finite.max().item():.4g}" if finite.numel() else "nan"
         raise ValueError(
-            f"{name} must hold log-probabilities (values <= 0), got values in [{lo}, {hi}] "
-            f"({int(bad.sum())} of {x.numel()} above 0 or NaN); apply log_softmax, not softmax, "
-            "or pass logits to cross_entropy"
+            f"{name} must hold log-probabilities (values <= 0), got values in "
+            f"[{finite.min().item():.4g}, {finite.max().item():.4g}] ({int(bad.sum())} of "
+            f"{x.numel()} above 0 or NaN); apply log_softmax, not softmax, or pass logits to "
+            "cross_entropy"
         )
 
 
@@ -226,11 +308,13 @@ def check_class_input(name: str, input: torch.Tensor, min_classes: int = 1) -> N
         raise ValueError(f"{name} must have shape (C,), (N, C) or (N, C, d1, ...), got shape ()")
     n_classes = input.shape[1 if input.dim() >= 2 else 0]
     if n_classes < min_classes:
+        why = ": its class dimension is empty, there is no class to predict"
+        if n_classes == 1:
+            why = (": the softmax of a single logit is always 1, so the loss is 0 and its "
+                   "gradient 0; for one logit per example use binary_cross_entropy_with_logits")
         raise ValueError(
-            f"{name} must have at least {min_classes} classes along its class dimension, got "
-            f"shape {_shape(input)}: the softmax of a single logit is always 1, so the loss "
-            "is 0 and its gradient 0; for one logit per example use "
-            "binary_cross_entropy_with_logits"
+            f"{name} must have at least {min_classes} class{'es' if min_classes > 1 else ''} "
+            f"along its class dimension, got shape {_shape(input)}{why}"
         )
 
 

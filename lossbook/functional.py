@@ -21,6 +21,23 @@ from lossbook import checks
 LOG_CLAMP = -100.0
 
 
+#: Dtypes that torch's losses compute in float32 (their "opmath" type), rounding the result.
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _opmath(*tensors):
+    """The tensors, float16 and bfloat16 ones as float32 (``None`` stays ``None``): like
+    torch, the losses compute at low precision in float32 and round the result once
+    (:func:`_round`), instead of rounding every intermediate step."""
+    return tuple(t.float() if t is not None and t.dtype in _LOW_PRECISION else t
+                 for t in tensors)
+
+
+def _round(result: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``result`` rounded to ``dtype`` where that is float16 or bfloat16 (see :func:`_opmath`)."""
+    return result.to(dtype) if dtype in _LOW_PRECISION else result
+
+
 def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
     """Apply ``reduction``: ``'none'`` keeps the elementwise loss, ``'mean'`` averages over
     all elements, ``'sum'`` adds them."""
@@ -31,26 +48,78 @@ def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
     return loss
 
 
-def softplus(z: torch.Tensor) -> torch.Tensor:
-    r"""Numerically stable softplus, ``log(1 + exp(z))``:
-
-    .. math::
-
-        \mathrm{softplus}(z) = \begin{cases}
-            z + \log(1 + e^{-z}) & z > 0 \\
-            \log(1 + e^{z}) & z \le 0
-        \end{cases}
-
-    The naive form overflows to ``inf`` for ``z > ~88`` in float32; here ``exp`` only sees
-    non-positive arguments, so it never overflows, and the gradient is ``sigmoid(z)``
-    everywhere (0.5 at ``z = 0``, where ``max(z, 0) + log1p(exp(-|z|))`` would give 1).
-    """
+def _softplus(z: torch.Tensor) -> torch.Tensor:
+    """The stable ``log(1 + exp(z))`` of :func:`softplus` (``beta = 1``, no threshold), with
+    no input checks: the core of the logit losses."""
     # Each branch gets an argument clamped to its own side, so the branch torch.where
     # discards never overflows and never sends NaN into the backward pass.
     positive = z.clamp(min=0)
     negative = z.clamp(max=0)
     return torch.where(z > 0, positive + torch.log1p(torch.exp(-positive)),
                        torch.log1p(torch.exp(negative)))
+
+
+def softplus(input: torch.Tensor, beta: float = 1.0, threshold: float = 20.0) -> torch.Tensor:
+    r"""Numerically stable softplus, as ``torch.nn.functional.softplus``:
+
+    .. math::
+
+        \mathrm{softplus}(z) = \frac{1}{\beta} \log(1 + e^{\beta z}), \qquad
+        \log(1 + e^{u}) = \begin{cases}
+            u + \log(1 + e^{-u}) & u > 0 \\
+            \log(1 + e^{u}) & u \le 0
+        \end{cases}
+
+    and, as in torch, ``z`` itself where ``beta * z > threshold`` (there the two differ by
+    less than ``exp(-threshold) / beta``). The naive form overflows to ``inf`` for
+    ``u > ~88`` in float32; here ``exp`` only sees non-positive arguments, so it never
+    overflows, and the gradient is ``sigmoid(beta * z)`` (1 past the threshold; 0.5 at
+    ``z = 0``, where ``max(z, 0) + log1p(exp(-|z|))`` would give 1).
+
+    Args:
+        input: ``z``, any shape, float dtype.
+        beta: a finite number other than 0; 1 is the plain softplus.
+        threshold: a finite number; ``beta * z`` above it gives ``z``.
+
+    Raises:
+        TypeError: a non-tensor or a non-float dtype.
+        ValueError: a ``beta`` of 0 or a ``beta`` or ``threshold`` that is not a finite
+            number.
+    """
+    checks.check_tensor("input", input)
+    beta = checks.check_number("beta", beta)
+    threshold = checks.check_number("threshold", threshold)
+    if beta == 0:
+        raise ValueError("beta must be a finite number other than 0, got 0 (a division by 0)")
+    scaled = input * beta
+    return torch.where(scaled > threshold, input, _softplus(scaled) / beta)
+
+
+#: torch's ``binary_cross_entropy`` backward divides by ``max(x (1 - x), 1e-12)``.
+BCE_EPSILON = 1e-12
+
+
+class _BinaryCrossEntropy(torch.autograd.Function):
+    """The elementwise loss of :func:`binary_cross_entropy` (unweighted, unreduced) with
+    torch's hand-written derivatives, where autograd through the clamped logs would give
+    ``0 * inf = NaN`` at ``x`` in {0, 1}."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        # torch's kernel: (y - 1) max(log(1 - x), -100) - y max(log x, -100)
+        return ((y - 1) * torch.clamp(torch.log1p(-x), min=LOG_CLAMP)
+                - y * torch.clamp(torch.log(x), min=LOG_CLAMP))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad * (x - y) / torch.clamp((1 - x) * x, min=BCE_EPSILON)
+        if ctx.needs_input_grad[1]:
+            grad_y = -grad * torch.logit(x)
+        return grad_x, grad_y
 
 
 def binary_cross_entropy(
@@ -68,9 +137,22 @@ def binary_cross_entropy(
     with each log clamped at -100 (:data:`LOG_CLAMP`), as torch does, so that a probability
     of exactly 0 or 1 gives a finite loss of at most 100 per element.
 
+    The gradients are torch's, written by hand rather than left to autograd (which would
+    give NaN where a log is clamped, through ``0 * inf``):
+
+    .. math::
+
+        \frac{\partial \ell_i}{\partial x_i} = w_i \frac{x_i - y_i}
+            {\max\left(x_i (1 - x_i),\ 10^{-12}\right)}, \qquad
+        \frac{\partial \ell_i}{\partial y_i} = w_i \log \frac{1 - x_i}{x_i}
+
+    so a correct saturated prediction (``x = y`` in {0, 1}) has gradient 0, a wrong one a
+    large finite gradient (``1e12`` in size), and the gradient with respect to ``y`` is
+    infinite at ``x`` in {0, 1}, as in torch.
+
     Args:
         input: probabilities ``x`` in [0, 1], any shape, float dtype.
-        target: labels ``y`` in [0, 1], same shape and a float dtype.
+        target: labels ``y`` in [0, 1], same shape and dtype as the input.
         weight: optional element weights ``w`` that broadcast to ``input.shape``
             (per element, not per class).
         reduction: ``'mean'`` (average over all elements), ``'sum'`` or ``'none'``.
@@ -79,23 +161,21 @@ def binary_cross_entropy(
         A scalar for ``'mean'``/``'sum'``, a tensor of ``input.shape`` for ``'none'``.
 
     Raises:
-        TypeError: a non-tensor or a non-float dtype (``target`` of integers, say).
+        TypeError: a non-tensor or a non-float dtype (``target`` of integers, say), or a
+            target of another float dtype than the input (torch refuses them too).
         ValueError: different shapes, values outside [0, 1] (logits passed as
             probabilities), NaN or infinity, a ``weight`` that does not broadcast, an unknown
             ``reduction``.
-
-    Gradients equal torch's wherever ``0 < x < 1``; where a log is clamped, autograd gives 0
-    and torch's hand-written backward a huge finite value.
     """
     checks.check_binary_loss_args(input, target, weight, reduction)
+    checks.check_same_dtype(input, target)
     checks.check_probabilities("input", input)
     checks.check_probabilities("target", target)
-    log_x = torch.clamp(torch.log(input), min=LOG_CLAMP)
-    log_1mx = torch.clamp(torch.log1p(-input), min=LOG_CLAMP)
-    loss = -(target * log_x + (1 - target) * log_1mx)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    x, y, w = _opmath(input, target, weight)
+    loss = _BinaryCrossEntropy.apply(x, y)
+    if w is not None:
+        loss = loss * w
+    return _round(_reduce(loss, reduction), input.dtype)
 
 
 def binary_cross_entropy_with_logits(
@@ -139,10 +219,11 @@ def binary_cross_entropy_with_logits(
         checks.check_broadcastable(
             "pos_weight", pos_weight, input.shape, checks.POS_WEIGHT_HINT
         )
-    loss = bce_with_logits_terms(input, target, pos_weight)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    z, y, w, p = _opmath(input, target, weight, pos_weight)
+    loss = bce_with_logits_terms(z, y, p)
+    if w is not None:
+        loss = loss * w
+    return _round(_reduce(loss, reduction), input.dtype)
 
 
 def bce_with_logits_terms(input: torch.Tensor, target: torch.Tensor,
@@ -153,10 +234,10 @@ def bce_with_logits_terms(input: torch.Tensor, target: torch.Tensor,
     For callers that have checked their input already, and for ``torch.compile``, whose
     graph the checks' data-dependent branches would break.
     """
-    positive_term = target * softplus(-input)
+    positive_term = target * _softplus(-input)
     if pos_weight is not None:
         positive_term = positive_term * pos_weight
-    return positive_term + (1 - target) * softplus(input)
+    return positive_term + (1 - target) * _softplus(input)
 
 
 # --- margin losses ---------------------------------------------------------------------
@@ -173,10 +254,10 @@ def _margin_violation(scores, target, margin, reduction) -> torch.Tensor:
     checks.check_binary_labels("target", target)
     checks.check_same_shape(scores, target, names=("scores", "target"))
     checks.check_finite("scores", scores)
-    checks.check_number("margin", margin, low=0)
+    margin = checks.check_number("margin", margin, low=0)
     checks.check_reduction(reduction)
-    y = _plus_minus_one(target, scores.dtype)
-    return torch.clamp(margin - y * scores, min=0)
+    s, = _opmath(scores)
+    return torch.clamp(margin - _plus_minus_one(target, s.dtype) * s, min=0)
 
 
 def binary_hinge_loss(
@@ -212,7 +293,8 @@ def binary_hinge_loss(
         ValueError: labels in neither convention or a mix of both, different shapes, NaN or
             infinite scores, a negative ``margin``, an unknown ``reduction``.
     """
-    return _reduce(_margin_violation(scores, target, margin, reduction), reduction)
+    violation = _margin_violation(scores, target, margin, reduction)
+    return _round(_reduce(violation, reduction), scores.dtype)
 
 
 def squared_hinge_loss(
@@ -233,14 +315,16 @@ def squared_hinge_loss(
 
     Args, returns and errors as :func:`binary_hinge_loss`.
     """
-    return _reduce(_margin_violation(scores, target, margin, reduction) ** 2, reduction)
+    violation = _margin_violation(scores, target, margin, reduction)
+    return _round(_reduce(violation ** 2, reduction), scores.dtype)
 
 
 # --- multi-class cross entropy ---------------------------------------------------------
 
 
-def log_softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
-    r"""Log-softmax along ``dim``, through a stable log-sum-exp:
+def log_softmax(input: torch.Tensor, dim: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+    r"""Log-softmax along ``dim``, as ``torch.nn.functional.log_softmax``, through a stable
+    log-sum-exp:
 
     .. math::
 
@@ -250,9 +334,30 @@ def log_softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
     Subtracting the maximum keeps every ``exp`` at most 1, so nothing overflows, and the
     largest term of the sum is 1, so its log never sees 0. ``log(softmax(x))`` has neither
     guarantee: a probability that rounds to 0 gives ``-inf``.
+
+    Args:
+        input: ``x``, any shape (an empty one gives an empty result), float dtype; ``-inf``
+            is allowed (a masked entry).
+        dim: the dimension to normalise, in ``[-input.dim(), input.dim() - 1]``.
+        dtype: optionally a float dtype to cast the input to first (torch's ``dtype``).
+
+    Raises:
+        TypeError: a non-tensor, a non-float input, a ``dim`` that is not an int, a
+            ``dtype`` that is not a float dtype.
+        ValueError: a ``dim`` out of range.
     """
-    top = input.max(dim=dim, keepdim=True).values.detach()
-    return input - top - torch.log(torch.exp(input - top).sum(dim=dim, keepdim=True))
+    checks.check_tensor("input", input)
+    dim = checks.check_dim("dim", dim, input)
+    if dtype is not None:
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating-point torch.dtype or None, got {dtype!r}")
+        input = input.to(dtype)
+    if input.numel() == 0:
+        return input.clone()
+    x, = _opmath(input)
+    top = x.max(dim=dim, keepdim=True).values.detach()
+    result = x - top - torch.log(torch.exp(x - top).sum(dim=dim, keepdim=True))
+    return _round(result, input.dtype)
 
 
 def _class_dim(input: torch.Tensor) -> int:
@@ -312,24 +417,27 @@ def nll_loss(
         target: class indices of shape ``(N,)``, ``()`` or ``(N, d1, ...)``, dtype int64 or
             uint8, values in ``[0, C - 1]`` or ``ignore_index``.
         weight: optional per-class weights ``w`` of shape ``(C,)``.
-        ignore_index: a target value whose examples contribute nothing, neither to the sum
-            nor to the denominator of the mean.
+        ignore_index: an int, a target value whose examples contribute nothing, neither to
+            the sum nor to the denominator of the mean.
         reduction: ``'mean'`` (the weighted mean above: divided by the sum of the selected
             weights, not by N), ``'sum'`` or ``'none'`` (ignored examples give 0).
 
     Raises:
         TypeError: a non-tensor, a non-float input, a target of another integer or a float
-            dtype.
-        ValueError: positive or NaN inputs, a target of the wrong shape or with indices out
-            of range, a ``weight`` not of shape ``(C,)``, an unknown ``reduction``.
+            dtype, an ``ignore_index`` that is not an int.
+        ValueError: positive, NaN or ``+inf`` inputs, a target of the wrong shape or with
+            indices out of range, a ``weight`` not of shape ``(C,)``, an unknown
+            ``reduction``.
     """
     checks.check_class_input("input", input)
     checks.check_log_probabilities("input", input)
+    ignore_index = checks.check_integer("ignore_index", ignore_index)
     checks.check_class_indices("target", target, input, ignore_index)
     if weight is not None:
         checks.check_class_weight("weight", weight, input.shape[_class_dim(input)])
     checks.check_reduction(reduction)
-    return _index_loss(input, target, weight, ignore_index, reduction, 0.0)
+    x, w = _opmath(input, weight)
+    return _round(_index_loss(x, target, w, ignore_index, reduction, 0.0), input.dtype)
 
 
 def cross_entropy(
@@ -365,7 +473,8 @@ def cross_entropy(
         \text{mean} = \frac{1}{N} \sum_i \ell_i
 
     so with probability targets the mean divides by ``N`` (times ``d1 ...``), never by the
-    weights, and ``ignore_index`` does not apply.
+    weights, and there is no ``ignore_index``: as torch, this refuses one ``>= 0`` with
+    them.
 
     Args:
         input: logits ``z`` of shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``, float
@@ -374,16 +483,19 @@ def cross_entropy(
             int64 or uint8, values in ``[0, C - 1]`` or ``ignore_index``; or probabilities
             in [0, 1] of the input's shape and a float dtype.
         weight: optional per-class weights ``w`` of shape ``(C,)``.
-        ignore_index: for class indices, a value whose examples contribute nothing.
+        ignore_index: an int; for class indices, a value whose examples contribute
+            nothing. Negative (unused, the default -100) with probability targets.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
         label_smoothing: ``e`` in [0, 1].
 
     Raises:
         TypeError: a non-tensor, a non-float input, a target of another integer dtype, or a
-            float target that is not of the input's shape.
-        ValueError: a single class (``(N, 1)`` input, whose loss is always 0), NaN or
+            float target that is not of the input's shape, an ``ignore_index`` that is not
+            an int.
+        ValueError: fewer than 2 classes (an ``(N, 1)`` input's loss is always 0), NaN or
             infinite logits, targets out of range or of the wrong shape, a ``weight`` not of
-            shape ``(C,)``, ``label_smoothing`` outside [0, 1], an unknown ``reduction``.
+            shape ``(C,)``, ``label_smoothing`` outside [0, 1], an ``ignore_index >= 0``
+            with probability targets, an unknown ``reduction``.
     """
     checks.check_class_input("input", input, min_classes=2)
     checks.check_finite("input", input)
@@ -392,20 +504,72 @@ def cross_entropy(
     if weight is not None:
         checks.check_class_weight("weight", weight, n_classes)
     checks.check_reduction(reduction)
-    checks.check_number("label_smoothing", label_smoothing, low=0, high=1)
-    log_probs = log_softmax(input, dim=class_dim)
+    label_smoothing = checks.check_number("label_smoothing", label_smoothing, low=0, high=1)
+    ignore_index = checks.check_integer("ignore_index", ignore_index)
+    x, w = _opmath(input, weight)
+    log_probs = log_softmax(x, dim=class_dim)
     if isinstance(target, torch.Tensor) and target.is_floating_point() and target.shape == input.shape:
+        checks.check_tensor("target", target)
+        if ignore_index >= 0:  # torch: "ignore_index is not supported for floating point target"
+            raise ValueError(
+                f"ignore_index must be negative (unused) with probability targets (a float "
+                f"target of the input's shape), got ignore_index={ignore_index}: it names a "
+                "class index to skip, and these targets hold no indices; to leave examples "
+                "out, use reduction='none' and a mask, or pass class indices"
+            )
         checks.check_finite("target", target)
         checks.check_probabilities("target", target)
-        soft = (1 - label_smoothing) * target + label_smoothing / n_classes
-        w_c = _per_class(weight, input) if weight is not None else 1
+        soft = (1 - label_smoothing) * _opmath(target)[0] + label_smoothing / n_classes
+        w_c = _per_class(w, input) if w is not None else 1
         loss = -(w_c * soft * log_probs).sum(dim=class_dim)
-        return _reduce(loss, reduction)
+        return _round(_reduce(loss, reduction), input.dtype)
     checks.check_class_indices("target", target, input, ignore_index)
-    return _index_loss(log_probs, target, weight, ignore_index, reduction, label_smoothing)
+    loss = _index_loss(log_probs, target, w, ignore_index, reduction, label_smoothing)
+    return _round(loss, input.dtype)
 
 
 # --- focal loss ------------------------------------------------------------------------
+
+
+def _log_one_minus_pt(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """``log(1 - p_t) = log(t s(-z) + (1 - t) s(z))`` from the logits, with
+    ``log s(-z) = -softplus(z)`` and ``log s(z) = -softplus(-z)``."""
+    return torch.logaddexp(torch.log(t) - _softplus(z), torch.log1p(-t) - _softplus(-z))
+
+
+class _ModulatingFactor(torch.autograd.Function):
+    r"""``(1 - p_t)^gamma = exp(gamma f)``, ``f = log(1 - p_t)``, from logits ``z`` and
+    targets ``t``, with its derivatives written out:
+
+    .. math::
+
+        \frac{\partial}{\partial z} = \gamma (1 - 2t)\,
+            e^{(\gamma - 1) f - \mathrm{softplus}(z) - \mathrm{softplus}(-z)}, \qquad
+        \frac{\partial}{\partial t} = \gamma\, e^{(\gamma - 1) f}\, (s(-z) - s(z))
+
+    Autograd through ``log t`` and ``log(1 - t)`` would give ``0 * inf = NaN`` with respect
+    to a hard target (0 or 1); the exponent of the first is never positive, so that
+    gradient stays finite for every finite logit.
+    """
+
+    @staticmethod
+    def forward(ctx, z, t, gamma):
+        ctx.save_for_backward(z, t)
+        ctx.gamma = gamma
+        return torch.exp(gamma * _log_one_minus_pt(z, t))
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, t = ctx.saved_tensors
+        gamma = ctx.gamma
+        f = _log_one_minus_pt(z, t)
+        grad_z = grad_t = None
+        if ctx.needs_input_grad[0]:
+            exponent = (gamma - 1) * f - _softplus(z) - _softplus(-z)
+            grad_z = grad * gamma * (1 - 2 * t) * torch.exp(exponent)
+        if ctx.needs_input_grad[1]:  # s(-z) - s(z) = -tanh(z / 2)
+            grad_t = grad * gamma * torch.exp((gamma - 1) * f) * -torch.tanh(z / 2)
+        return grad_z, grad_t, None
 
 
 def sigmoid_focal_loss(
@@ -435,17 +599,19 @@ def sigmoid_focal_loss(
 
     Computed from the logits: the BCE factor with the stable :func:`softplus`, and the
     modulating factor as ``exp(gamma * log(1 - p_t))`` with
-    ``log(1 - p_t) = logaddexp(log t - softplus(z), log(1 - t) - softplus(-z))``. So no
-    probability is rounded to exactly 0 or 1, and the gradient stays finite for every
-    ``gamma >= 0`` and every finite logit; the textbook form ``(1 - p_t) ** gamma`` gives a
-    NaN gradient for ``gamma < 1`` once ``p_t`` rounds to 1.
+    ``log(1 - p_t) = logaddexp(log t - softplus(z), log(1 - t) - softplus(-z))`` and its
+    derivatives written out. So no probability is rounded to exactly 0 or 1, and the
+    gradient with respect to the logits stays finite for every ``gamma >= 0`` and every
+    finite logit; the textbook form ``(1 - p_t) ** gamma`` gives a NaN gradient for
+    ``gamma < 1`` once ``p_t`` rounds to 1. The gradient with respect to hard targets
+    (0 or 1) is torchvision's too, where autograd through ``log t`` would give NaN.
 
     Args:
         inputs: logits ``z``, any shape, float dtype.
         targets: labels ``t`` in [0, 1] (0/1 or soft), the same shape and a float dtype.
         alpha: weight of the positive class in [0, 1], or any negative number for no
-            weighting. Default 0.25, torchvision's (and the paper's, tuned with
-            ``gamma = 2`` for object detection).
+            weighting (torchvision takes only -1). Default 0.25, torchvision's (and the
+            paper's, tuned with ``gamma = 2`` for object detection).
         gamma: focusing parameter ``>= 0``. Default 2.
         reduction: ``'none'`` (the default, as in torchvision: a tensor of
             ``inputs.shape``), ``'mean'`` or ``'sum'``. The paper divides the sum by the
@@ -465,21 +631,16 @@ def sigmoid_focal_loss(
     checks.check_finite("inputs", inputs)
     checks.check_finite("targets", targets)
     checks.check_probabilities("targets", targets)
-    checks.check_number("alpha", alpha, high=1)
-    checks.check_number("gamma", gamma, low=0)
+    alpha = checks.check_number("alpha", alpha, high=1)
+    gamma = checks.check_number("gamma", gamma, low=0)
     checks.check_reduction(reduction)
-    # -log(1 - s(z)) = softplus(z) and -log s(z) = softplus(-z), in one call of the stable
-    # softplus on both signs (half the operations of two calls).
-    sp_pos, sp_neg = softplus(torch.stack([inputs, -inputs]))
-    loss = targets * sp_neg + (1 - targets) * sp_pos        # BCE with logits
+    z, t = _opmath(inputs, targets)
+    loss = bce_with_logits_terms(z, t)
     if gamma != 0:
-        # log(1 - p_t) = log(t s(-z) + (1 - t) s(z)), with log s(-z) = -softplus(z).
-        log_one_minus_pt = torch.logaddexp(torch.log(targets) - sp_pos,
-                                           torch.log1p(-targets) - sp_neg)
-        loss = loss * torch.exp(gamma * log_one_minus_pt)
+        loss = loss * _ModulatingFactor.apply(z, t, gamma)
     if alpha >= 0:
-        loss = loss * (alpha * targets + (1 - alpha) * (1 - targets))
-    return _reduce(loss, reduction)
+        loss = loss * (alpha * t + (1 - alpha) * (1 - t))
+    return _round(_reduce(loss, reduction), inputs.dtype)
 
 
 # --- symmetric cross entropy (chapter 6) -----------------------------------------------
@@ -494,17 +655,15 @@ SCE_CLAMP = 1e-4
 SCE_SETTINGS = {"MNIST": (0.01, 1.0), "CIFAR-10": (0.1, 1.0), "CIFAR-100": (6.0, 0.1)}
 
 
-def _check_sce_options(alpha, beta, clamp, reduction) -> None:
-    """The options of :func:`symmetric_cross_entropy`, also checked once by the module."""
-    checks.check_number("alpha", alpha, low=0)
-    checks.check_number("beta", beta, low=0)
-    ok = isinstance(clamp, (int, float)) and not isinstance(clamp, bool) and 0 < clamp <= 1
-    if not ok:
-        raise ValueError(
-            f"clamp must be a finite number in (0, 1], the smallest value of the one-hot "
-            f"target before its log (1e-4 in the paper's code), got {clamp!r}"
-        )
+def _check_sce_options(alpha, beta, clamp, reduction) -> tuple[float, float, float]:
+    """The options of :func:`symmetric_cross_entropy`, also checked once by the module;
+    returns ``alpha``, ``beta`` and ``clamp`` as Python floats."""
+    options = (checks.check_number("alpha", alpha, low=0), checks.check_number("beta", beta, low=0),
+               checks.check_number("clamp", clamp, low=0, high=1, low_open=True,
+                                   hint=", the smallest value of the one-hot target before its "
+                                        "log (1e-4 in the paper's code)"))
     checks.check_reduction(reduction)
+    return options
 
 
 def symmetric_cross_entropy(
@@ -576,8 +735,8 @@ def symmetric_cross_entropy(
             f"takes no probability targets), got {target.dtype}; convert it with target.long()"
         )
     checks.check_class_indices("target", target, input)
-    _check_sce_options(alpha, beta, clamp, reduction)
-    log_p = torch.log_softmax(input, dim=_class_dim(input))
+    alpha, beta, clamp = _check_sce_options(alpha, beta, clamp, reduction)
+    log_p = torch.log_softmax(_opmath(input)[0], dim=_class_dim(input))
     ce = torch.nn.functional.nll_loss(log_p, target, reduction="none")
     # A NaN or +inf logit makes its example's CE NaN, a -inf on the label makes it inf: the
     # N values of CE tell, and check_finite (a few passes over the input) then explains.
@@ -585,4 +744,4 @@ def symmetric_cross_entropy(
         checks.check_finite("input", input)
     # RCE = -log(a) (1 - p_y) = log(a) * expm1(-CE)
     loss = torch.add(alpha * ce, torch.expm1(-ce), alpha=beta * math.log(clamp))
-    return _reduce(loss, reduction)
+    return _round(_reduce(loss, reduction), input.dtype)

@@ -1,6 +1,7 @@
 """``nn.Module`` wrappers for the losses torch lacks.
 
-Each module stores its options, validates them once when it is built, and calls the
+Each module validates its options once when it is built, stores them (scalars as Python
+floats, whatever number type came: numpy or a 0-dim tensor), and calls the
 function of the same loss in :mod:`lossbook.functional`, so it can replace a torch loss
 module in a training loop: ``loss_fn = BinaryHingeLoss(); loss = loss_fn(scores, target)``.
 """
@@ -36,9 +37,8 @@ class BinaryHingeLoss(nn.Module):
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean", squared: bool = False):
         super().__init__()
-        checks.check_number("margin", margin, low=0)
+        self.margin = checks.check_number("margin", margin, low=0)
         checks.check_reduction(reduction)
-        self.margin = margin
         self.reduction = reduction
         self.squared = bool(squared)
 
@@ -79,11 +79,9 @@ class FocalLoss(nn.Module):
 
     def __init__(self, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "mean"):
         super().__init__()
-        checks.check_number("alpha", alpha, high=1)
-        checks.check_number("gamma", gamma, low=0)
+        self.alpha = checks.check_number("alpha", alpha, high=1)
+        self.gamma = checks.check_number("gamma", gamma, low=0)
         checks.check_reduction(reduction)
-        self.alpha = alpha
-        self.gamma = gamma
         self.reduction = reduction
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -124,10 +122,8 @@ class SymmetricCrossEntropy(nn.Module):
     def __init__(self, alpha: float = 0.1, beta: float = 1.0, clamp: float = 1e-4,
                  reduction: str = "mean"):
         super().__init__()
-        functional._check_sce_options(alpha, beta, clamp, reduction)
-        self.alpha = alpha
-        self.beta = beta
-        self.clamp = clamp
+        self.alpha, self.beta, self.clamp = functional._check_sce_options(alpha, beta, clamp,
+                                                                           reduction)
         self.reduction = reduction
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

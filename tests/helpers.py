@@ -1,5 +1,6 @@
 """Helpers shared by the test modules: the book's paths, hypothesis strategies for tensors,
-and the value-and-gradient of a loss. Import them as ``from tests.helpers import ...``."""
+the value-and-gradient of a loss, and torchvision's focal loss (the reference of lossbook's).
+Import them as ``from tests.helpers import ...``."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from hypothesis import settings
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 
-#: The reductions every torch loss accepts.
-REDUCTIONS = st.sampled_from(["none", "mean", "sum"])
+#: The reductions every torch loss accepts, and a strategy that draws one.
+REDUCTION_NAMES = ("none", "mean", "sum")
+REDUCTIONS = st.sampled_from(REDUCTION_NAMES)
+#: Shapes of the elementwise losses' property tests: 1 to 3 dimensions of 1 to 6.
+SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6)
 #: Settings of the property tests against torch.
 PROPERTY = settings(max_examples=80, deadline=None)
 
@@ -38,10 +42,13 @@ def chapter_notebooks() -> list[pathlib.Path]:
     return sorted(CHAPTERS.glob("*.ipynb"))
 
 
-def array(draw, shape, lo, hi, dtype="float64") -> torch.Tensor:
-    """A tensor of ``shape`` drawn by hypothesis, finite values in ``[lo, hi]``."""
-    floats = st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
-    return torch.from_numpy(draw(hnp.arrays(dtype, shape, elements=floats)))
+def array(draw, shape, lo, hi, dtype="float64", special=()) -> torch.Tensor:
+    """A tensor of ``shape`` drawn by hypothesis, finite values in ``[lo, hi]``; the values in
+    ``special`` (the bounds 0 and 1 of a probability, say) are drawn often too."""
+    elements = st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
+    if special:
+        elements = st.sampled_from(special) | elements
+    return torch.from_numpy(draw(hnp.arrays(dtype, shape, elements=elements)))
 
 
 def value_and_grad(fn, input: torch.Tensor, *args, **kwargs):
@@ -50,3 +57,20 @@ def value_and_grad(fn, input: torch.Tensor, *args, **kwargs):
     loss = fn(input, *args, **kwargs)
     loss.sum().backward()
     return loss.detach(), input.grad
+
+
+def value_and_grads(fn, *tensors: torch.Tensor, **kwargs):
+    """``fn(*tensors, **kwargs)`` detached, and the gradients of its sum w.r.t. each of
+    ``tensors`` (all of them require a gradient: the target too)."""
+    tensors = [t.detach().clone().requires_grad_(True) for t in tensors]
+    loss = fn(*tensors, **kwargs)
+    loss.sum().backward()
+    return loss.detach(), *(t.grad for t in tensors)
+
+
+def torchvision_sigmoid_focal_loss():
+    """``torchvision.ops.sigmoid_focal_loss``, the reference of lossbook's focal loss
+    (imported through :func:`lossbook.external.torchvision_ops`)."""
+    from lossbook.external import torchvision_ops
+
+    return torchvision_ops().sigmoid_focal_loss

@@ -3,15 +3,14 @@ tests), the identities the chapter shows, and their explained errors."""
 
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 
 from lossbook import functional as lbf
-
-REDUCTIONS = st.sampled_from(["none", "mean", "sum"])
-PROPERTY = settings(max_examples=80, deadline=None)
+from tests.helpers import PROPERTY, REDUCTIONS, array, value_and_grad
 
 
 @st.composite
@@ -25,28 +24,23 @@ def class_shape(draw):
     return (draw(st.integers(1, 6)), n_classes, *extra)
 
 
-def _array(draw, shape, lo, hi):
-    floats = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-    return torch.from_numpy(draw(hnp.arrays("float64", shape, elements=floats)))
-
-
 @st.composite
 def ce_case(draw, probability_targets: bool):
     shape = draw(class_shape())
     class_dim = 1 if len(shape) >= 2 else 0
     n_classes = shape[class_dim]
-    logits = _array(draw, shape, -50.0, 50.0)
+    logits = array(draw, shape, -50.0, 50.0)
     if probability_targets:
         kind = draw(st.sampled_from(["softmax", "one-hot", "any"]))
         if kind == "softmax":
-            target = torch.softmax(_array(draw, shape, -5.0, 5.0), dim=class_dim)
+            target = torch.softmax(array(draw, shape, -5.0, 5.0), dim=class_dim)
         elif kind == "one-hot":
             index = torch.from_numpy(draw(hnp.arrays("int64", shape[:class_dim] + shape[class_dim + 1:],
                                                      elements=st.integers(0, n_classes - 1))))
             target = F.one_hot(index, n_classes).movedim(-1, class_dim).double()
         else:
-            target = _array(draw, shape, 0.0, 1.0)
-        ignore_index = -100
+            target = array(draw, shape, 0.0, 1.0)
+        ignore_index = draw(st.sampled_from([-100, -1]))  # torch takes any negative one
     else:
         ignore_index = draw(st.sampled_from([-100, 0, n_classes - 1, 7]))
         target_shape = shape[:class_dim] + shape[class_dim + 1:]
@@ -54,16 +48,9 @@ def ce_case(draw, probability_targets: bool):
         target = torch.from_numpy(draw(hnp.arrays("int64", target_shape, elements=values)))
         if ignore_index >= 0 and draw(st.booleans()):
             target = target.to(torch.uint8)
-    weight = _array(draw, (n_classes,), 0.1, 5.0) if draw(st.booleans()) else None
+    weight = array(draw, (n_classes,), 0.1, 5.0) if draw(st.booleans()) else None
     smoothing = draw(st.sampled_from([0.0, 0.0, 0.1, 1.0]) | st.floats(0, 1))
     return logits, target, weight, ignore_index, draw(REDUCTIONS), smoothing
-
-
-def _value_and_grad(fn, input, **kwargs):
-    input = input.clone().requires_grad_(True)
-    loss = fn(input, **kwargs)
-    loss.sum().backward()
-    return loss.detach(), input.grad
 
 
 def _torch_target(target):
@@ -76,8 +63,8 @@ def _assert_matches_torch(case):
     logits, target, weight, ignore_index, reduction, smoothing = case
     kwargs = dict(weight=weight, ignore_index=ignore_index, reduction=reduction,
                   label_smoothing=smoothing)
-    ours, our_grad = _value_and_grad(lbf.cross_entropy, logits, target=target, **kwargs)
-    theirs, their_grad = _value_and_grad(F.cross_entropy, logits, target=_torch_target(target),
+    ours, our_grad = value_and_grad(lbf.cross_entropy, logits, target=target, **kwargs)
+    theirs, their_grad = value_and_grad(F.cross_entropy, logits, target=_torch_target(target),
                                          **kwargs)
     # A mean over targets that are all ignored is 0 / 0 = NaN in both.
     torch.testing.assert_close(ours, theirs, equal_nan=True)
@@ -104,8 +91,8 @@ def test_nll_loss_matches_torch(case, from_logits):
     # log-probabilities, or any non-positive numbers: nll_loss only picks and negates.
     input = torch.log_softmax(logits, class_dim) if from_logits else -logits.abs()
     kwargs = dict(weight=weight, ignore_index=ignore_index, reduction=reduction)
-    ours, our_grad = _value_and_grad(lbf.nll_loss, input, target=target, **kwargs)
-    theirs, their_grad = _value_and_grad(F.nll_loss, input, target=_torch_target(target), **kwargs)
+    ours, our_grad = value_and_grad(lbf.nll_loss, input, target=target, **kwargs)
+    theirs, their_grad = value_and_grad(F.nll_loss, input, target=_torch_target(target), **kwargs)
     torch.testing.assert_close(ours, theirs, equal_nan=True)
     torch.testing.assert_close(our_grad, their_grad, equal_nan=True)
 
@@ -117,6 +104,50 @@ def test_log_softmax_matches_torch_even_for_huge_logits(array):
     x = torch.from_numpy(array)
     torch.testing.assert_close(lbf.log_softmax(x, dim=1), torch.log_softmax(x, dim=1))
     assert torch.isfinite(lbf.log_softmax(x, dim=1)).all()
+
+
+@PROPERTY
+@given(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4), st.data())
+def test_log_softmax_matches_torch_on_any_shape_and_dim(shape, data):
+    """Empty shapes too ((5, 0, 0) gives an empty result), and a 0-dim input."""
+    x = array(data.draw, shape, -50.0, 50.0)
+    n = max(len(shape), 1)
+    dim = data.draw(st.integers(-n, n - 1))
+    ours, our_grad = value_and_grad(lbf.log_softmax, x, dim)
+    theirs, their_grad = value_and_grad(torch.log_softmax, x, dim)
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(our_grad, their_grad)
+
+
+def test_log_softmax_of_an_empty_tensor_is_empty_as_in_torch():
+    x = torch.zeros(5, 0, 0)
+    assert torch.equal(lbf.log_softmax(x, -1), torch.log_softmax(x, -1))
+
+
+def test_log_softmax_casts_to_dtype_first_as_torch():
+    x = torch.tensor([[1.0, 2.0, 30.0]])
+    ours = lbf.log_softmax(x, 1, dtype=torch.float64)
+    assert ours.dtype == torch.float64
+    torch.testing.assert_close(ours, torch.log_softmax(x, 1, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("call, error, fragments", [
+    (lambda: lbf.log_softmax([1.0, 2.0], 0), TypeError, ["input must be a torch.Tensor", "list"]),
+    (lambda: lbf.log_softmax(np.zeros(3), 0), TypeError, ["input must be a torch.Tensor", "ndarray"]),
+    (lambda: lbf.log_softmax(torch.zeros(3).bool(), 0), TypeError,
+     ["input", "floating-point", "torch.bool"]),
+    (lambda: lbf.log_softmax(torch.zeros(3, dtype=torch.complex64), 0), TypeError,
+     ["input", "floating-point", "torch.complex64"]),
+    (lambda: lbf.log_softmax(torch.zeros(2, 3), 2), ValueError, ["dim", "(2, 3)", "[-2, 1]", "got 2"]),
+    (lambda: lbf.log_softmax(torch.zeros(2, 3), 1.0), TypeError, ["dim must be an int", "1.0"]),
+    (lambda: lbf.log_softmax(torch.zeros(2, 3), 1, dtype=torch.int64), TypeError,
+     ["dtype", "floating-point", "torch.int64"]),
+])
+def test_bad_log_softmax_input_is_explained(call, error, fragments):
+    with pytest.raises(error) as info:
+        call()
+    for fragment in fragments:
+        assert fragment in str(info.value), (fragment, str(info.value))
 
 
 # --- the identities chapter 5 shows ----------------------------------------------------
@@ -182,6 +213,45 @@ def test_ignore_index_leaves_the_denominator():
                                torch.zeros(2, dtype=torch.float64))
 
 
+P = torch.softmax(torch.randn(6, 4, generator=GEN, dtype=torch.float64), dim=1)
+
+
+@pytest.mark.parametrize("ignore_index", [0, 3, 7])
+def test_ignore_index_with_probability_targets_is_refused_as_torch_does(ignore_index):
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        F.cross_entropy(X, P, ignore_index=ignore_index)
+    with pytest.raises(ValueError) as info:
+        lbf.cross_entropy(X, P, ignore_index=ignore_index)
+    for fragment in ["ignore_index must be negative", "probability targets",
+                     f"got ignore_index={ignore_index}", "reduction='none'"]:
+        assert fragment in str(info.value), (fragment, str(info.value))
+
+
+@pytest.mark.parametrize("ignore_index", [-1, -100])
+def test_a_negative_ignore_index_with_probability_targets_is_unused_as_in_torch(ignore_index):
+    torch.testing.assert_close(lbf.cross_entropy(X, P, ignore_index=ignore_index),
+                               F.cross_entropy(X, P, ignore_index=ignore_index))
+
+
+@pytest.mark.parametrize("fn", [lbf.cross_entropy, lbf.nll_loss])
+@pytest.mark.parametrize("ignore_index", [1.0, None, True, torch.tensor(1.0)], ids=repr)
+def test_an_ignore_index_that_is_not_an_int_is_refused_as_torch_does(fn, ignore_index):
+    input = torch.log_softmax(X, 1)
+    with pytest.raises(TypeError, match="ignore_index"):
+        getattr(F, fn.__name__)(input, Y, ignore_index=ignore_index)
+    with pytest.raises(TypeError) as info:
+        fn(input, Y, ignore_index=ignore_index)
+    assert f"ignore_index must be an int, got {ignore_index!r}" in str(info.value)
+
+
+@pytest.mark.parametrize("fn", [lbf.cross_entropy, lbf.nll_loss])
+@pytest.mark.parametrize("ignore_index", [np.int64(1), torch.tensor(1)], ids=repr)
+def test_a_numpy_or_tensor_ignore_index_is_taken_as_torch_does(fn, ignore_index):
+    input = torch.log_softmax(X, 1)
+    torch.testing.assert_close(fn(input, Y, ignore_index=ignore_index),
+                               getattr(F, fn.__name__)(input, Y, ignore_index=ignore_index))
+
+
 def test_uint8_targets_equal_int64_targets():
     for kwargs in ({}, dict(weight=W), dict(label_smoothing=0.1), dict(weight=W, label_smoothing=0.1)):
         torch.testing.assert_close(lbf.cross_entropy(X, Y.to(torch.uint8), **kwargs),
@@ -225,6 +295,8 @@ BAD_CE = [
     ("integer logits", dict(input=X.long()), TypeError, ["input", "floating-point"]),
     ("single class", dict(input=X[:, :1], target=torch.zeros(6, dtype=torch.long)), ValueError,
      ["input", "at least 2 classes", "(6, 1)", "binary_cross_entropy_with_logits"]),
+    ("no class", dict(input=X[:, :0], target=torch.zeros(6, dtype=torch.long)), ValueError,
+     ["input", "at least 2 classes", "(6, 0)", "class dimension is empty"]),
     ("scalar input", dict(input=torch.tensor(1.0, dtype=torch.float64), target=torch.tensor(0)),
      ValueError, ["input", "(N, C)", "()"]),
     ("per-element weight", dict(weight=torch.ones(6, dtype=torch.float64)), ValueError,
@@ -247,13 +319,31 @@ def test_bad_cross_entropy_input_is_explained(case):
 @pytest.mark.parametrize("input, fragments", [
     (torch.softmax(X, 1), ["input", "log-probabilities", "24 of 24", "log_softmax, not softmax"]),
     (X, ["input", "log-probabilities", "above 0"]),
-    (torch.full((6, 4), float("nan")), ["input", "NaN"]),
+    (torch.full((6, 4), float("nan")), ["input", "24 non-finite value(s), NaN or +inf", "out of 24"]),
+    (torch.log_softmax(X, 1).index_fill(1, torch.tensor([2]), float("inf")),
+     ["input", "6 non-finite value(s)"]),
 ])
 def test_nll_loss_refuses_what_is_not_log_probabilities(input, fragments):
     with pytest.raises(ValueError) as info:
         lbf.nll_loss(input, Y)
     for fragment in fragments:
         assert fragment in str(info.value), (fragment, str(info.value))
+    if "non-finite" in fragments[1]:  # a NaN is not a softmax taken for a log-softmax
+        assert "softmax" not in str(info.value)
+
+
+def test_minus_inf_log_probabilities_are_allowed_as_in_torch():
+    input = torch.log_softmax(X, 1).index_fill(1, torch.tensor([2]), -float("inf"))
+    target = torch.tensor([0, 3, 1, 1, 0, 0])
+    torch.testing.assert_close(lbf.nll_loss(input, target), F.nll_loss(input, target))
+
+
+def test_an_empty_class_dimension_is_not_explained_by_a_single_logit():
+    with pytest.raises(ValueError) as info:
+        lbf.nll_loss(torch.zeros(6, 0), Y)
+    message = str(info.value)
+    assert "at least 1 class along" in message and "(6, 0)" in message
+    assert "single logit" not in message and "1 classes" not in message
 
 
 def test_nll_loss_refuses_probability_targets():

@@ -1,74 +1,68 @@
-"""lossbook's sigmoid focal loss against torchvision's formula (GUIDE section 6).
-
-torchvision is not installable here, so ``_torchvision_formula`` writes out what
-``torchvision.ops.sigmoid_focal_loss`` computes, step by step, and the tests hold lossbook's
-stable version to it: values, gradients, special cases, reductions, the module, and errors.
+"""lossbook's sigmoid focal loss against torchvision's (GUIDE section 6): values, gradients
+with respect to the logits and the targets, special cases, reductions, the module, and
+errors. The reference is the real ``torchvision.ops.sigmoid_focal_loss``
+(:func:`tests.helpers.torchvision_sigmoid_focal_loss`).
 """
 
 import math
 
-import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 
 import lossbook as lb
 from lossbook.functional import sigmoid_focal_loss
 from lossbook.modules import FocalLoss
-
-PROPERTY = settings(max_examples=80, deadline=None)
-SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6)
-
-
-def _torchvision_formula(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
-    """torchvision.ops.sigmoid_focal_loss, written out: probabilities first, then 1 - p_t."""
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
-
-
-def _array(draw, shape, lo, hi):
-    floats = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-    return torch.from_numpy(draw(hnp.arrays("float64", shape, elements=floats)))
+from tests.helpers import (PROPERTY, REDUCTIONS, SHAPES, array, torchvision_sigmoid_focal_loss,
+                           value_and_grad, value_and_grads)
 
 
 @st.composite
 def focal_case(draw):
-    """Float64 logits in [-30, 30] (where the textbook formula is accurate in float64),
-    hard or soft targets, alpha in [0, 1] or off, gamma in [0, 5], any reduction."""
+    """Float64 logits, hard or soft targets, alpha in [0, 1] or off (-1, torchvision's only
+    negative), gamma in [0, 5], any reduction.
+
+    The logits stay where torchvision is accurate in float64: its ``1 - p_t`` cancels, with
+    a relative error of about ``1e-16 / (1 - p_t)``, which ``(1 - p_t)^(gamma - 1)``
+    magnifies for ``0 < gamma < 1``; so |z| <= 30 (``1 - p_t >= 1e-13``) for the other
+    gammas, and |z| <= 8 (``1 - p_t >= 3e-4``) for those.
+    """
     shape = draw(SHAPES)
-    inputs = _array(draw, shape, -30.0, 30.0)
-    targets = _array(draw, shape, 0.0, 1.0)
+    gamma = draw(st.one_of(st.just(0.0), st.just(2.0), st.floats(0.0, 5.0)))
+    bound = 8.0 if 0 < gamma < 1 else 30.0
+    inputs = array(draw, shape, -bound, bound)
+    targets = array(draw, shape, 0.0, 1.0, special=(0.0, 1.0))
     if draw(st.booleans()):
         targets = targets.round()
     alpha = draw(st.one_of(st.just(-1.0), st.just(0.25), st.floats(0.0, 1.0)))
-    gamma = draw(st.one_of(st.just(0.0), st.just(2.0), st.floats(1.0, 5.0)))
-    return inputs, targets, alpha, gamma, draw(st.sampled_from(["none", "mean", "sum"]))
-
-
-def _value_and_grad(fn, inputs, *args, **kwargs):
-    inputs = inputs.clone().requires_grad_(True)
-    loss = fn(inputs, *args, **kwargs)
-    loss.sum().backward()
-    return loss.detach(), inputs.grad
+    return inputs, targets, alpha, gamma, draw(REDUCTIONS)
 
 
 @PROPERTY
 @given(focal_case())
-def test_matches_the_torchvision_formula_in_value_and_gradient(case):
+def test_matches_torchvision_in_value_and_gradients(case):
+    """Gradients with respect to the logits and to the targets (hard ones included)."""
     inputs, targets, alpha, gamma, reduction = case
     kwargs = dict(alpha=alpha, gamma=gamma, reduction=reduction)
-    ours, our_grad = _value_and_grad(sigmoid_focal_loss, inputs, targets, **kwargs)
-    theirs, their_grad = _value_and_grad(_torchvision_formula, inputs, targets, **kwargs)
-    torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-12)
-    torch.testing.assert_close(our_grad, their_grad, rtol=1e-7, atol=1e-10)
+    ours = value_and_grads(sigmoid_focal_loss, inputs, targets, **kwargs)
+    theirs = value_and_grads(torchvision_sigmoid_focal_loss(), inputs, targets, **kwargs)
+    for our, their in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(our, their, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0, 3.5])
+def test_gradient_with_respect_to_hard_targets_is_torchvisions(gamma):
+    """Autograd through log t gave NaN at t = 0 and t = 1 for every gamma > 0."""
+    inputs = torch.tensor([-3.0, -0.5, 0.0, 2.0, 8.0, -8.0], dtype=torch.float64)
+    targets = torch.tensor([0.0, 1.0, 0.0, 1.0, 1.0, 0.0], dtype=torch.float64)
+    ours = value_and_grads(sigmoid_focal_loss, inputs, targets, gamma=gamma)
+    theirs = value_and_grads(torchvision_sigmoid_focal_loss(), inputs, targets, gamma=gamma)
+    assert torch.isfinite(ours[2]).all()
+    for our, their in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(our, their)
 
 
 @PROPERTY
@@ -77,13 +71,13 @@ def test_gamma_0_and_negative_alpha_is_bce_with_logits(data):
     shape = data.draw(SHAPES)
     # float64: with soft targets and |z| ~ 200, torch's float32 formula (1 - t) z + ...
     # loses digits to cancellation that the softplus form does not
-    inputs = _array(data.draw, shape, -200.0, 200.0)
-    targets = _array(data.draw, shape, 0.0, 1.0)
+    inputs = array(data.draw, shape, -200.0, 200.0)
+    targets = array(data.draw, shape, 0.0, 1.0)
     if data.draw(st.booleans()):
         targets = targets.round()
     alpha = data.draw(st.floats(-10.0, -1e-3))
-    ours, our_grad = _value_and_grad(sigmoid_focal_loss, inputs, targets, alpha=alpha, gamma=0.0)
-    theirs, their_grad = _value_and_grad(F.binary_cross_entropy_with_logits, inputs, targets,
+    ours, our_grad = value_and_grad(sigmoid_focal_loss, inputs, targets, alpha=alpha, gamma=0.0)
+    theirs, their_grad = value_and_grad(F.binary_cross_entropy_with_logits, inputs, targets,
                                          reduction="none")
     torch.testing.assert_close(ours, theirs)
     torch.testing.assert_close(our_grad, their_grad)
@@ -142,11 +136,11 @@ def test_gamma_shrinks_easy_examples_far_more_than_hard_ones():
 def test_gradient_stays_finite_where_the_textbook_formula_gives_nan(gamma):
     z = torch.tensor([-100.0, -30.0, 0.0, 30.0, 100.0])
     for t in (torch.ones(5), torch.zeros(5)):
-        _, grad = _value_and_grad(sigmoid_focal_loss, z, t, alpha=-1, gamma=gamma)
+        _, grad = value_and_grad(sigmoid_focal_loss, z, t, alpha=-1, gamma=gamma)
         assert torch.isfinite(grad).all(), grad
     if gamma < 1:  # the reason for computing log(1 - p_t) from the logits
-        _, naive = _value_and_grad(_torchvision_formula, z, torch.ones(5), alpha=-1,
-                                   gamma=gamma)
+        _, naive = value_and_grad(torchvision_sigmoid_focal_loss(), z, torch.ones(5), alpha=-1,
+                                  gamma=gamma)
         assert torch.isnan(naive).any()
 
 
@@ -220,6 +214,17 @@ def test_bad_inputs_raise_with_a_message_that_names_the_argument(inputs, targets
 def test_module_checks_its_options_at_construction(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         FocalLoss(**kwargs)
+
+
+@pytest.mark.parametrize("number", [np.float64, np.float32, torch.tensor],
+                         ids=["numpy float64", "numpy float32", "0-dim tensor"])
+def test_numpy_and_0_dim_tensor_options_are_numbers(number):
+    z = torch.tensor([-1.0, 0.5, 2.0])
+    t = torch.tensor([0.0, 1.0, 1.0])
+    torch.testing.assert_close(sigmoid_focal_loss(z, t, alpha=number(0.75), gamma=number(1.5)),
+                               sigmoid_focal_loss(z, t, alpha=0.75, gamma=1.5))
+    module = FocalLoss(alpha=number(0.75), gamma=number(1.5))
+    assert repr(module) == "FocalLoss(alpha=0.75, gamma=1.5, reduction='mean')"
 
 
 def test_diagnose_knows_the_focal_loss():

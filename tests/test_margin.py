@@ -3,17 +3,15 @@ torch's MultiMarginLoss, and their input checks (property tests and explained er
 
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 
 from lossbook import functional as lbf
 from lossbook.modules import BinaryHingeLoss
-
-REDUCTIONS = st.sampled_from(["none", "mean", "sum"])
-SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6)
-PROPERTY = settings(max_examples=60, deadline=None)
+from tests.helpers import PROPERTY, REDUCTIONS, SHAPES, array, value_and_grad
 
 
 @st.composite
@@ -21,8 +19,7 @@ def hinge_case(draw):
     """Scores, labels in one of the two conventions (as float or int), the same labels as
     +-1.0, a margin and a reduction."""
     shape = draw(SHAPES)
-    floats = st.floats(-20, 20, allow_nan=False, allow_infinity=False)
-    scores = torch.from_numpy(draw(hnp.arrays("float64", shape, elements=floats)))
+    scores = array(draw, shape, -20.0, 20.0)
     positive = torch.from_numpy(draw(hnp.arrays("bool", shape)))
     plus_minus = torch.where(positive, 1.0, -1.0).double()
     convention = draw(st.sampled_from(["01", "pm1"]))
@@ -36,13 +33,6 @@ def _reduce(loss, reduction):
     return {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[reduction]()
 
 
-def _value_and_grad(fn, scores, *args, **kwargs):
-    scores = scores.clone().requires_grad_(True)
-    loss = fn(scores, *args, **kwargs)
-    loss.sum().backward()
-    return loss.detach(), scores.grad
-
-
 def _off_the_kink(scores, y, margin):
     """Elements whose margin is not exactly at the kink, where the derivative jumps and
     implementations may pick either side."""
@@ -54,7 +44,7 @@ def _off_the_kink(scores, y, margin):
 def test_hinge_matches_its_formula(case, squared):
     scores, target, y, margin, reduction = case
     fn = lbf.squared_hinge_loss if squared else lbf.binary_hinge_loss
-    loss, grad = _value_and_grad(fn, scores, target, margin=margin, reduction=reduction)
+    loss, grad = value_and_grad(fn, scores, target, margin=margin, reduction=reduction)
     violation = margin - y * scores
     active = violation > 0
     expected = torch.where(active, violation, 0.0) ** (2 if squared else 1)
@@ -84,9 +74,9 @@ def test_multi_margin_loss_on_zero_and_score_is_half_the_hinge(case, squared):
         return _reduce(mm.reshape(s.shape), reduction)
 
     fn = lbf.squared_hinge_loss if squared else lbf.binary_hinge_loss
-    ours, our_grad = _value_and_grad(fn, scores, target, margin=margin, reduction=reduction)
-    half, half_grad = _value_and_grad(via_multi_margin, scores)
-    weighted, _ = _value_and_grad(via_multi_margin, scores, weight=torch.full((2,), 2.0).double())
+    ours, our_grad = value_and_grad(fn, scores, target, margin=margin, reduction=reduction)
+    half, half_grad = value_and_grad(via_multi_margin, scores)
+    weighted, _ = value_and_grad(via_multi_margin, scores, weight=torch.full((2,), 2.0).double())
     torch.testing.assert_close(ours, 2 * half)
     torch.testing.assert_close(ours, weighted)
     keep = _off_the_kink(scores, y, margin)
@@ -158,8 +148,11 @@ BAD_HINGE = [
                             target=torch.tensor([1, 0, 1, 0])), ValueError, ["scores", "finite"]),
     ("negative margin", dict(scores=S, target=torch.tensor([1, 0, 1, 0]), margin=-1.0),
      ValueError, ["margin", ">= 0", "-1.0"]),
-    ("tensor margin", dict(scores=S, target=torch.tensor([1, 0, 1, 0]), margin=torch.tensor(1.0)),
-     ValueError, ["margin", "finite number"]),
+    ("tensor margin of 2 values", dict(scores=S, target=torch.tensor([1, 0, 1, 0]),
+                                       margin=torch.tensor([1.0, 2.0])),
+     ValueError, ["margin", "finite number", "tensor([1., 2.])"]),
+    ("bool margin", dict(scores=S, target=torch.tensor([1, 0, 1, 0]), margin=True),
+     ValueError, ["margin", "finite number", "True"]),
     ("bad reduction", dict(scores=S, target=torch.tensor([1, 0, 1, 0]), reduction="avg"),
      ValueError, ["reduction", "'avg'"]),
 ]
@@ -185,6 +178,18 @@ def test_bad_module_options_are_refused_at_construction(kwargs, fragments):
         BinaryHingeLoss(**kwargs)
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("margin", [np.float64(0.5), np.float32(0.5), torch.tensor(0.5),
+                                    torch.tensor(0.5, dtype=torch.float64)], ids=repr)
+def test_a_numpy_or_0_dim_tensor_margin_is_a_number_as_in_torch(margin):
+    """torch takes them for its own margins (margin_ranking_loss, multi_margin_loss)."""
+    target = torch.tensor([1, 0, 1, 0])
+    for fn in (lbf.binary_hinge_loss, lbf.squared_hinge_loss):
+        torch.testing.assert_close(fn(S, target, margin=margin), fn(S, target, margin=0.5))
+    module = BinaryHingeLoss(margin=margin)
+    assert module.margin == 0.5 and type(module.margin) is float
+    assert repr(module) == "BinaryHingeLoss(margin=0.5, reduction='mean', squared=False)"
 
 
 def test_module_call_checks_its_target():

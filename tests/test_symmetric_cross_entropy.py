@@ -6,6 +6,7 @@ import math
 
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,9 +15,7 @@ from hypothesis import given, settings
 from lossbook import data
 from lossbook import functional as lbf
 from lossbook.modules import SymmetricCrossEntropy
-
-PROPERTY = settings(max_examples=80, deadline=None)
-REDUCTIONS = ["none", "mean", "sum"]
+from tests.helpers import PROPERTY, REDUCTION_NAMES, REDUCTIONS, array, value_and_grad
 
 
 def naive_sce(logits, target, alpha=0.1, beta=1.0, clamp=1e-4, reduction="mean"):
@@ -35,25 +34,17 @@ def naive_sce(logits, target, alpha=0.1, beta=1.0, clamp=1e-4, reduction="mean")
     return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
 
 
-def _value_and_grad(fn, logits, *args, **kwargs):
-    logits = logits.clone().requires_grad_(True)
-    loss = fn(logits, *args, **kwargs)
-    loss.sum().backward()
-    return loss.detach(), logits.grad
-
-
 @st.composite
 def sce_case(draw):
     n_classes = draw(st.integers(2, 6))
     shape = draw(st.sampled_from([(n_classes,), (draw(st.integers(1, 8)), n_classes)]))
-    floats = st.floats(-20.0, 20.0, allow_nan=False, allow_infinity=False)
-    logits = torch.from_numpy(draw(hnp.arrays("float64", shape, elements=floats)))
+    logits = array(draw, shape, -20.0, 20.0)
     target = torch.from_numpy(draw(hnp.arrays("int64", shape[:-1], elements=st.integers(0, n_classes - 1))))
     if draw(st.booleans()):
         target = target.to(torch.uint8)
     options = dict(alpha=draw(st.floats(0, 10)), beta=draw(st.floats(0, 10)),
                    clamp=draw(st.sampled_from([1e-4, 1e-8, 0.5, 1.0]) | st.floats(1e-12, 1.0)),
-                   reduction=draw(st.sampled_from(REDUCTIONS)))
+                   reduction=draw(REDUCTIONS))
     return logits, target, options
 
 
@@ -64,8 +55,8 @@ def sce_case(draw):
 @given(sce_case())
 def test_matches_the_two_softmax_formula_in_value_and_gradient(case):
     logits, target, options = case
-    ours, our_grad = _value_and_grad(lbf.symmetric_cross_entropy, logits, target, **options)
-    theirs, their_grad = _value_and_grad(naive_sce, logits, target, **options)
+    ours, our_grad = value_and_grad(lbf.symmetric_cross_entropy, logits, target, **options)
+    theirs, their_grad = value_and_grad(naive_sce, logits, target, **options)
     assert ours.shape == theirs.shape
     torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(our_grad, their_grad, rtol=1e-8, atol=1e-9)
@@ -145,7 +136,7 @@ def test_alpha_one_beta_zero_is_torch_cross_entropy():
     gen = torch.Generator().manual_seed(4)
     logits = torch.randn(50, 7, generator=gen) * 10
     target = torch.randint(0, 7, (50,), generator=gen)
-    for reduction in REDUCTIONS:
+    for reduction in REDUCTION_NAMES:
         torch.testing.assert_close(
             lbf.symmetric_cross_entropy(logits, target, alpha=1.0, beta=0.0, reduction=reduction),
             F.cross_entropy(logits, target, reduction=reduction))
@@ -254,7 +245,9 @@ Y = torch.tensor([0, 1, 2, 1])
     (lambda: lbf.symmetric_cross_entropy(Z, Y, clamp=1.5), ValueError, "got 1.5"),
     (lambda: lbf.symmetric_cross_entropy(Z, Y, reduction="avg"), ValueError, "reduction must be one of"),
     (lambda: SymmetricCrossEntropy(alpha=-1), ValueError, "alpha must be a finite number >= 0, got -1"),
-    (lambda: SymmetricCrossEntropy(clamp=torch.tensor(1e-4)), ValueError, "clamp must be a finite number"),
+    (lambda: SymmetricCrossEntropy(clamp=torch.tensor([1e-4, 1e-8])), ValueError,
+     "clamp must be a finite number in (0, 1]"),
+    (lambda: SymmetricCrossEntropy(beta=True), ValueError, "beta must be a finite number >= 0, got True"),
     (lambda: SymmetricCrossEntropy(reduction="max"), ValueError, "reduction must be one of"),
     (lambda: SymmetricCrossEntropy()(Z, Y.float()), TypeError, "takes no probability targets"),
 ])
@@ -263,6 +256,18 @@ def test_bad_input_is_explained(call, error, fragment):
         call()
     assert fragment in str(info.value)
     assert "ignore_index" not in str(info.value)
+
+
+@pytest.mark.parametrize("number", [np.float64, np.float32, torch.tensor],
+                         ids=["numpy float64", "numpy float32", "0-dim tensor"])
+def test_numpy_and_0_dim_tensor_options_are_numbers(number):
+    expected = lbf.symmetric_cross_entropy(Z, Y, alpha=0.5, beta=2.0, clamp=0.125)
+    options = dict(alpha=number(0.5), beta=number(2.0), clamp=number(0.125))
+    torch.testing.assert_close(lbf.symmetric_cross_entropy(Z, Y, **options), expected)
+    module = SymmetricCrossEntropy(**options)
+    torch.testing.assert_close(module(Z, Y), expected)
+    assert repr(module) == ("SymmetricCrossEntropy(alpha=0.5, beta=2.0, clamp=0.125, "
+                            "reduction='mean')")
 
 
 # --- data: digits and symmetric label noise -------------------------------------------
