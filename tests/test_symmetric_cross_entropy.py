@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 
-from lossbook import data
 from lossbook import functional as lbf
 from lossbook.modules import SymmetricCrossEntropy
 from tests.helpers import PROPERTY, REDUCTION_NAMES, REDUCTIONS, array, value_and_grad
@@ -268,75 +267,6 @@ def test_numpy_and_0_dim_tensor_options_are_numbers(number):
     torch.testing.assert_close(module(Z, Y), expected)
     assert repr(module) == ("SymmetricCrossEntropy(alpha=0.5, beta=2.0, clamp=0.125, "
                             "reduction='mean')")
-
-
-# --- data: digits and symmetric label noise -------------------------------------------
-
-
-def test_digits():
-    x, y = data.digits()
-    assert x.shape == (1797, 64) and x.dtype == torch.float32
-    assert y.shape == (1797,) and y.dtype == torch.int64
-    assert x.min() == 0 and x.max() == 16
-    assert torch.bincount(y).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
-
-
-@settings(max_examples=60, deadline=None)
-@given(n=st.integers(0, 300), n_classes=st.integers(2, 12), rate=st.floats(0, 1),
-       seed=st.integers(0, 2**31 - 1), uint8=st.booleans())
-def test_noise_flips_exactly_the_fraction_and_always_to_another_class(n, n_classes, rate, seed, uint8):
-    labels = torch.randint(0, n_classes, (n,), generator=torch.Generator().manual_seed(seed))
-    if uint8:
-        labels = labels.to(torch.uint8)
-    before = labels.clone()
-    noisy = data.symmetric_label_noise(labels, rate, n_classes, seed=seed)
-    assert torch.equal(labels, before)  # the input is left alone
-    assert noisy.dtype == labels.dtype and noisy.shape == labels.shape
-    assert int((noisy != labels).sum()) == round(rate * n)
-    assert noisy.min().item() >= 0 if n else True
-    assert (noisy < n_classes).all()
-
-
-def test_noise_is_uniform_over_the_other_classes():
-    labels = torch.full((90_000,), 3)
-    noisy = data.symmetric_label_noise(labels, 1.0, 10, seed=0)
-    counts = torch.bincount(noisy, minlength=10).double()
-    assert counts[3] == 0
-    expected = 90_000 / 9
-    chi2 = (((counts[counts > 0] - expected) ** 2) / expected).sum().item()
-    assert chi2 < 27.9  # the 0.999 quantile of chi-square with 8 degrees of freedom
-
-
-def test_noise_chooses_flipped_examples_uniformly():
-    labels = torch.zeros(10, dtype=torch.long)
-    hits = torch.zeros(10)
-    for seed in range(2000):
-        hits += (data.symmetric_label_noise(labels, 0.3, 4, seed=seed) != 0).float()
-    assert ((hits / 2000 - 0.3).abs() < 0.04).all()
-
-
-def test_noise_is_seeded():
-    labels = torch.arange(100) % 10
-    a = data.symmetric_label_noise(labels, 0.4, 10, seed=1)
-    assert torch.equal(a, data.symmetric_label_noise(labels, 0.4, 10, seed=1))
-    assert not torch.equal(a, data.symmetric_label_noise(labels, 0.4, 10, seed=2))
-    assert torch.equal(data.symmetric_label_noise(labels, 0.0, 10), labels)
-
-
-@pytest.mark.parametrize("call, error, fragment", [
-    (lambda: data.symmetric_label_noise([0, 1], 0.2, 2), TypeError, "integer tensor of class indices, got list"),
-    (lambda: data.symmetric_label_noise(torch.tensor([0.0, 1.0]), 0.2, 2), TypeError, "got torch.float32"),
-    (lambda: data.symmetric_label_noise(torch.zeros(2, 2, dtype=torch.long), 0.2, 2), ValueError,
-     "labels must have shape (N,), got shape (2, 2)"),
-    (lambda: data.symmetric_label_noise(torch.tensor([0, 1]), 1.2, 2), ValueError, "rate must be a number in [0, 1], got 1.2"),
-    (lambda: data.symmetric_label_noise(torch.tensor([0, 1]), 0.2, 1), ValueError, "n_classes must be an int >= 2, got 1"),
-    (lambda: data.symmetric_label_noise(torch.tensor([0, 5]), 0.2, 3), ValueError,
-     "labels must hold class indices in [0, 2], got values in [0, 5]"),
-])
-def test_noise_bad_input_is_explained(call, error, fragment):
-    with pytest.raises(error) as info:
-        call()
-    assert fragment in str(info.value)
 
 
 def test_minus_inf_off_the_label_is_a_masked_class():
