@@ -9,6 +9,10 @@
 - No duplicated inline scripts: Jupyter Book 1 registers sphinx-thebe's and
   sphinx-togglebutton's configuration scripts twice; a second ``const THEBE_JS_URL`` is a
   syntax error in the browser console. Identical scripts are kept once per page.
+- The book to run: every build writes ``lossbook-book.zip`` next to the pages, with the
+  chapters, the ``lossbook`` package, ``requirements.txt``, the ``Makefile`` and a short
+  README (``_ext/bundle-README.md``); the introduction and every chapter page say in one
+  line how to run it, with a link to it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 import shutil
+import zipfile
 
 #: The MathJax files the pages load, relative to the MathJax root.
 MATHJAX_FILES = (
@@ -31,6 +36,58 @@ MATHJAX_FILES = (
 MATHJAX_PATH = "mathjax/startup.js"
 #: What startup.js loads (myst-parser adds its own ``options`` to this configuration).
 MATHJAX_CONFIG = {"loader": {"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]}}
+
+
+#: The download that holds everything needed to run the chapters, at the site's root.
+BUNDLE = "lossbook-book.zip"
+#: What goes into it, relative to the book's root (folders recursively, except caches).
+BUNDLE_FILES = ("chapters", "lossbook", "requirements.txt", "pyproject.toml", "Makefile")
+BUNDLE_SUFFIXES = {".ipynb", ".py", ".csv", ".txt", ".toml", ""}
+BUNDLE_README = pathlib.Path(__file__).with_name("bundle-README.md")
+#: Files written into the archive with this date, so two builds give the same bytes.
+ZIP_DATE = (2026, 1, 1, 0, 0, 0)
+
+
+def bundle_members(root: pathlib.Path) -> list[pathlib.Path]:
+    """The files of the bundle, relative to ``root``: the chapters' notebooks and data, the
+    package's sources, and the files that install and run them."""
+    members = []
+    for name in BUNDLE_FILES:
+        path = root / name
+        paths = sorted(path.rglob("*")) if path.is_dir() else [path]
+        members += [p.relative_to(root) for p in paths if p.is_file()
+                    and p.suffix in BUNDLE_SUFFIXES and "__pycache__" not in p.parts
+                    and ".ipynb_checkpoints" not in p.parts and not p.name.startswith(".")]
+    return members
+
+
+def write_bundle(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    root = pathlib.Path(app.srcdir)
+    with zipfile.ZipFile(pathlib.Path(app.outdir) / BUNDLE, "w", zipfile.ZIP_DEFLATED) as archive:
+        for relative in [pathlib.Path("README.md"), *bundle_members(root)]:
+            source = BUNDLE_README if relative.name == "README.md" and len(relative.parts) == 1 else root / relative
+            info = zipfile.ZipInfo(f"lossbook-book/{relative.as_posix()}", date_time=ZIP_DATE)
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            archive.writestr(info, source.read_bytes())
+
+
+def add_run_line(app, pagename, templatename, context, doctree) -> None:
+    """Under the title of the introduction and of every chapter (a notebook), one line:
+    how to run it, with the link to the bundle."""
+    if doctree is None or "body" not in context:
+        return
+    is_notebook = str(app.env.doc2path(pagename)).endswith(".ipynb")
+    if not (is_notebook or pagename == app.config.root_doc):
+        return
+    href = "../" * pagename.count("/") + BUNDLE
+    what = "this chapter" if is_notebook else "the chapters"
+    line = (f'<p class="lossbook-run">To run {what} yourself: download '
+            f'<a class="reference download" href="{href}">{BUNDLE}</a> (the notebooks, the '
+            "<code>lossbook</code> package and the pinned requirements), unpack it and type "
+            "<code>make lab</code> in its folder.</p>")
+    context["body"] = context["body"].replace("</h1>", "</h1>" + line, 1)
 
 
 def mathjax_source() -> pathlib.Path:
@@ -71,6 +128,8 @@ def setup(app):
     app.config.mathjax_path = MATHJAX_PATH
     app.config.mathjax3_config = {**MATHJAX_CONFIG, **(app.config.mathjax3_config or {})}
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", write_bundle)
+    app.connect("html-page-context", add_run_line)
     # Before the theme's listeners: html-page-context stops at the first one returning a value.
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -255,3 +255,45 @@ def test_chapter_page_budgets_median_of_5(browser, server):
         print(f"{notebook.stem:32s} {size / 1e6:5.2f} MB  {seconds:5.2f} s  (median of 5)")
     assert all(size <= PAGE_BYTES_BUDGET for _, size, _ in report)
     assert all(seconds <= PAGE_SECONDS_BUDGET for _, _, seconds in report)
+
+
+RUN_FROM_BUNDLE = """
+import pathlib, sys
+import nbformat
+from nbclient import NotebookClient
+
+notebook = pathlib.Path(sys.argv[1])
+nb = nbformat.read(notebook, as_version=4)
+nb.cells.append(nbformat.v4.new_code_cell("import lossbook; print(lossbook.__file__)"))
+NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(notebook.parent)}}).execute()
+print(nb.cells[-1].outputs[0]["text"].strip())
+"""
+
+
+def test_the_bundle_downloads_from_a_chapter_and_runs_it(browser, server, tmp_path):
+    """The link under a chapter's title downloads the bundle; unpacked, a chapter executes
+    from it, with the lossbook package of the bundle."""
+    import subprocess
+    import sys
+    import zipfile
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{server}/chapters/{CHAPTER_NOTEBOOKS[0].stem}.html", wait_until="load")
+    with page.expect_download() as download:
+        page.click("p.lossbook-run a")
+    archive = tmp_path / download.value.suggested_filename
+    download.value.save_as(archive)
+    context.close()
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(tmp_path)
+    book = tmp_path / "lossbook-book"
+    for needed in ("README.md", "Makefile", "requirements.txt", "pyproject.toml", "lossbook/__init__.py"):
+        assert (book / needed).is_file(), needed
+    assert sorted(p.name for p in (book / "chapters").glob("*.ipynb")) == [p.name for p in CHAPTER_NOTEBOOKS]
+    notebook = book / "chapters" / CHAPTER_NOTEBOOKS[0].name
+    run = subprocess.run([sys.executable, "-c", RUN_FROM_BUNDLE, str(notebook)], capture_output=True,
+                         text=True, timeout=300, cwd=book / "chapters",
+                         env={**os.environ, "PYTHONPATH": str(book)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().endswith(str(book / "lossbook" / "__init__.py")), run.stdout
