@@ -180,7 +180,7 @@ def train_test_split(
 
     Args:
         x: features of shape ``(N, D)``.
-        y: labels 0/1 of shape ``(N,)``.
+        y: class labels of shape ``(N,)`` (0/1 for a binary task, or class indices).
         test_fraction: share of the rows held out, in (0, 1).
         seed: seeds the split.
         standardize: standardise the features as above.
@@ -285,7 +285,7 @@ def train_val_test_split(
     Two stratified ``sklearn.model_selection.train_test_split`` calls: the first holds out
     ``test_fraction`` of the rows as the test part, the second takes ``val_fraction`` of
     all rows from what is left as the validation part. Each part keeps (nearly) the
-    fraction of positives of the whole. The validation part is for choices made after
+    fraction of each class of the whole. The validation part is for choices made after
     training (a decision threshold, an epoch, a hyperparameter); the test part is scored
     once, at the end. With ``standardize``, every part is transformed by
 
@@ -297,7 +297,7 @@ def train_val_test_split(
 
     Args:
         x: features of shape ``(N, D)``.
-        y: labels 0/1 of shape ``(N,)``.
+        y: class labels of shape ``(N,)`` (0/1 for a binary task, or class indices).
         val_fraction, test_fraction: shares of all rows, each in (0, 1), summing to less
             than 1.
         seed: seeds both splits.

@@ -266,7 +266,7 @@ def binary_hinge_loss(
     margin: float = 1.0,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    r"""Binary hinge loss of raw scores, the loss of the linear support vector machine.
+    r"""Binary hinge loss of raw scores: the data term of the linear support vector machine.
 
     .. math::
 
@@ -274,9 +274,11 @@ def binary_hinge_loss(
 
     ``y * s`` is the *margin* of an example: positive when the score has the label's sign.
     The loss is 0 once the margin reaches ``m``, and grows linearly below it, with gradient
-    ``-y`` with respect to ``s``. torch has no module for it: ``HingeEmbeddingLoss`` is a
-    different loss (for distances between pairs), and ``multi_margin_loss`` on the two
-    scores ``[0, s]`` gives half of it.
+    ``-y`` with respect to ``s``. An SVM minimises it plus an L2 penalty on the weights
+    (``weight_decay`` in a torch optimiser). In torch it is
+    ``F.margin_ranking_loss(s, torch.zeros_like(s), y, margin=m)`` exactly, with
+    ``y`` in {-1, 1}; ``multi_margin_loss`` on the two scores ``[0, s]`` gives half of it,
+    and ``HingeEmbeddingLoss`` is a different loss (for distances between pairs).
 
     Args:
         scores: raw scores ``s`` (logits, not probabilities), any shape, float dtype.
@@ -661,7 +663,7 @@ def _check_sce_options(alpha, beta, clamp, reduction) -> tuple[float, float, flo
     options = (checks.check_number("alpha", alpha, low=0), checks.check_number("beta", beta, low=0),
                checks.check_number("clamp", clamp, low=0, high=1, low_open=True,
                                    hint=", the smallest value of the one-hot target before its "
-                                        "log (1e-4 in the paper's code)"))
+                                        "log (1e-4 in the official code; the paper states A = log a = -4)"))
     checks.check_reduction(reduction)
     return options
 

@@ -43,8 +43,9 @@ def fit(
         seed: seeds the shuffling of mini-batches.
 
     Returns:
-        One row per epoch: ``epoch``, ``loss`` (mean training loss over the epoch's steps)
-        and, with ``validation``, ``val_loss``.
+        One row per epoch: ``epoch``, ``loss`` (the mean over the epoch's steps of the
+        training loss, each measured before its step updates the model) and, with
+        ``validation``, ``val_loss`` (measured after the epoch's last step).
 
     Raises:
         ValueError: ``x`` and ``y`` of different lengths, a non-positive ``epochs``,

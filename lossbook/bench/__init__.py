@@ -131,8 +131,10 @@ def relative_times(
 
 #: Element counts N of the benchmark: 10^3 to 10^7.
 SIZES = (10**3, 10**4, 10**5, 10**6, 10**7)
-#: float32 bytes a fused binary loss must move for forward + backward: read the logits and
-#: the targets, write the gradient of the logits (4 bytes each, N elements).
+#: float32 bytes per element that any route must at least move for forward + backward:
+#: read the logits and the targets, write the gradient of the logits (4 bytes each). A
+#: reference point, not a bound the routes reach: each runs several kernels, and the
+#: forward and the backward read the inputs separately.
 BINARY_BYTES_PER_ELEMENT = 12
 
 
