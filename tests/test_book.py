@@ -51,6 +51,55 @@ def test_chapter_opens_with_a_title_and_ends_with_references(path):
     assert any(c.cell_type == "markdown" and "{cite}" in c.source for c in cells)
 
 
+EXERCISE = re.compile(r"```\{exercise\}\n:label: (\S+)\n.*?```\s*```\{solution-start\} (\S+)\n:class: dropdown\n```\s*$", re.S)
+
+
+def exercises(nb) -> list[tuple[str, int]]:
+    """``(label, solution code cells)`` for each exercise of a chapter, or an AssertionError
+    saying how its layout is wrong. An exercise is a markdown cell holding the
+    ``{exercise}`` directive followed by the ``{solution-start}`` of the same label; then
+    the solution's code cells; then a markdown cell holding only ``{solution-end}``."""
+    found, cells = [], nb.cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown" or "{exercise}" not in cell.source:
+            continue
+        match = EXERCISE.search(cell.source)
+        assert match and match.group(1) == match.group(2), f"exercise without its solution: {cell.source!r}"
+        end = next((j for j in range(i + 1, len(cells)) if cells[j].cell_type == "markdown"), None)
+        assert end is not None and cells[end].source.strip() == "```{solution-end}\n```", \
+            f"solution of {match.group(1)} is not closed by a solution-end cell"
+        found.append((match.group(1), end - i - 1))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_exercise_has_its_solution_right_after_it(path):
+    nb = _read(path)
+    found = exercises(nb)
+    assert found, f"{path.name} has no exercise"
+    assert all(code >= 1 for _, code in found), found
+    labels = [label for label, _ in found]
+    assert len(set(labels)) == len(labels), labels
+    assert all(label.startswith(path.stem.split("-", 1)[1]) for label in labels), labels
+    listed = [c for c in nb.cells if c.cell_type == "markdown" and re.search(r"^## Exercises", c.source, re.M)]
+    assert len(listed) == 1 and not re.search(r"^\d+\. ", listed[0].source, re.M), \
+        "exercises are directives, not a numbered list"
+
+
+def test_exercises_finds_a_solution_missing_or_left_open():
+    nb = _read(CHAPTER_1)
+    first = next(i for i, c in enumerate(nb.cells) if "{exercise}" in c.source)
+    broken = copy.deepcopy(nb)
+    broken.cells[first].source = broken.cells[first].source.split("```{solution-start}")[0]
+    with pytest.raises(AssertionError, match="without its solution"):
+        exercises(broken)
+    unclosed = copy.deepcopy(nb)
+    end = next(i for i in range(first + 1, len(nb.cells)) if nb.cells[i].cell_type == "markdown")
+    unclosed.cells[end].source = "Some text."
+    with pytest.raises(AssertionError, match="not closed"):
+        exercises(unclosed)
+
+
 def _code(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
