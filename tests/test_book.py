@@ -44,9 +44,12 @@ def test_chapter_hygiene(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_chapter_opens_with_a_title_and_ends_with_references(path):
+def test_chapter_opens_with_a_label_and_a_title_and_ends_with_references(path):
+    """The first cell is the chapter's label (its file name without the number, what other
+    pages link to) and its title."""
     cells = _read(path).cells
-    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    label = path.stem.split("-", 1)[1]
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith(f"({label})=\n# ")
     assert any(c.cell_type == "markdown" and c.source.startswith("## Summary") for c in cells)
     assert any(c.cell_type == "markdown" and "{cite}" in c.source for c in cells)
 
