@@ -103,6 +103,28 @@ def test_exercises_finds_a_solution_missing_or_left_open():
         exercises(unclosed)
 
 
+#: A chapter number typed in prose ("chapter 3", "Chapters 1 to 4"): links and numbers come
+#: from labels ({numref}`Chapter %s <weights>`, {ref}`weights`), which the build keeps right.
+TYPED_CHAPTER = re.compile(r"\b[Cc]hapters? \d")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + [CHAPTERS / "intro.md"], ids=lambda p: p.name)
+def test_prose_types_no_chapter_number_and_no_article_label(path):
+    if path.suffix == ".md":
+        prose, outputs = path.read_text(), ""
+    else:
+        nb = _read(path)
+        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        outputs = "\n".join(output_text(o) for c in _code(nb) for o in c.outputs)
+    assert not TYPED_CHAPTER.findall(prose), TYPED_CHAPTER.findall(prose)
+    assert not re.findall(r"\barticles? 00\d", prose + outputs, re.I)
+
+
+def test_typed_chapter_numbers_are_found():
+    assert TYPED_CHAPTER.findall("as chapter 3 shows; Chapters 1 to 4") == ["chapter 3", "Chapters 1"]
+    assert not TYPED_CHAPTER.findall("{numref}`Chapter %s <weights>` and {ref}`weights`")
+
+
 def _code(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 

@@ -76,3 +76,33 @@ def test_chapter_figures_are_on_the_site(site):
     assert images
     for src in images:
         assert (html / "chapters" / src).resolve().is_file(), src
+
+
+def _text(page) -> str:
+    """A built page's visible text: the HTML without its tags."""
+    return re.sub(r"<[^>]+>", " ", page.read_text())
+
+
+def test_no_page_names_a_source_by_an_internal_label(site):
+    """The popular write-ups the book corrects are cited from the bibliography by title;
+    no page calls one "article 001", which a reader cannot look up."""
+    _, html = site
+    labels = {page.relative_to(html).as_posix(): re.findall(r"\barticles? 00\d\b", _text(page), re.I)
+              for page in sorted(html.rglob("*.html"))}
+    assert not {page: found for page, found in labels.items() if found}
+    bibliography = _text(html / "chapters" / "bibliography.html")
+    for title in ("What are the loss functions and their inputs for binary classification",
+                  "BCEWithLogitsLoss vs. CrossEntropyLoss", "PyTorch Binary Cross Entropy",
+                  "Loss functions"):
+        assert title in bibliography, title
+
+
+def test_the_bundle_holds_the_chapters_and_the_package(site):
+    import zipfile
+
+    _, html = site
+    with zipfile.ZipFile(html / "lossbook-book.zip") as bundle:
+        names = set(bundle.namelist())
+    for needed in ("README.md", "Makefile", "requirements.txt", "pyproject.toml",
+                   "lossbook/__init__.py", "chapters/01-binary-cross-entropy.ipynb"):
+        assert f"lossbook-book/{needed}" in names, needed
