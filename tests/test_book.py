@@ -38,6 +38,15 @@ def test_every_chapter_is_in_the_toc():
     assert not absent, f"chapters missing from _toc.yml: {absent}"
 
 
+def test_the_introduction_lists_every_chapter_in_reading_order():
+    """The intro's "What it covers" links each chapter by its label, in the order of
+    _toc.yml: adding, removing or moving a chapter shows here."""
+    intro = (CHAPTERS / "intro.md").read_text()
+    listed = re.findall(r"^- \{ref\}`([\w-]+)`", intro, re.M)
+    chapters = [f.split("/")[-1].split("-", 1)[1] for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
+    assert listed == chapters
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_chapter_hygiene(path):
     assert hygiene(_read(path)) == []
