@@ -13,12 +13,16 @@
   chapters, the ``lossbook`` package, ``requirements.txt``, the ``Makefile`` and a short
   README (``_ext/bundle-README.md``); the introduction and every chapter page say in one
   line how to run it, with a link to it.
+- The API page links each public function and class of ``lossbook`` to the chapter that
+  first uses it, found in the chapters' code in reading order (``lb.module.name``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import pathlib
+import re
 import shutil
 import zipfile
 
@@ -90,6 +94,36 @@ def add_run_line(app, pagename, templatename, context, doctree) -> None:
     context["body"] = context["body"].replace("</h1>", "</h1>" + line, 1)
 
 
+def first_uses(root: pathlib.Path, toc: list[str]) -> dict[str, str]:
+    """``{"lossbook.module.name": chapter label}``: the first chapter, in reading order,
+    whose code calls ``lb.module.name`` (or ``lb.name`` for what the package exports)."""
+    uses: dict[str, str] = {}
+    for page in toc:
+        path = root / f"{page}.ipynb"
+        if not path.is_file():
+            continue
+        cells = json.loads(path.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        label = path.stem.split("-", 1)[1]
+        for module, name in re.findall(r"\blb\.(?:(\w+)\.)?(\w+)", code):
+            uses.setdefault(f"lossbook.{module}.{name}" if module else f"lossbook.{name}", label)
+    return uses
+
+
+def link_first_use(app, what, name, obj, options, lines) -> None:
+    if what not in ("function", "class"):
+        return
+    if not hasattr(app.env, "lossbook_first_uses"):
+        toc = [line.split("file:")[1].strip() for line in (pathlib.Path(app.srcdir) / "_toc.yml").read_text().splitlines()
+               if "file:" in line]
+        app.env.lossbook_first_uses = first_uses(pathlib.Path(app.srcdir), toc)
+    uses = app.env.lossbook_first_uses
+    short = f"lossbook.{name.rsplit('.', 1)[-1]}"
+    label = uses.get(name) or uses.get(short if getattr(obj, "__module__", "").startswith("lossbook") else "")
+    if label:
+        lines.extend(["", f"Introduced in :ref:`{label}`."])
+
+
 def mathjax_source() -> pathlib.Path:
     """The MathJax 3 tree inside the installed ``sphinx-mathjax-offline`` package."""
     spec = importlib.util.find_spec("sphinx-mathjax-offline")
@@ -130,6 +164,7 @@ def setup(app):
     app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", write_bundle)
     app.connect("html-page-context", add_run_line)
+    app.connect("autodoc-process-docstring", link_first_use)
     # Before the theme's listeners: html-page-context stops at the first one returning a value.
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
