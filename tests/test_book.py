@@ -1,4 +1,4 @@
-"""Book hygiene (GUIDE section 4): the table of contents, and stored outputs nbval can trust.
+"""Book hygiene: the table of contents, and stored outputs nbval can trust.
 
 nbval compares only what is stored: a cell never executed, a partial re-run, or an error
 that should not be there would slip through it. These tests catch each of those, and check

@@ -1,4 +1,4 @@
-"""lossbook's sigmoid focal loss against torchvision's (GUIDE section 6): values, gradients
+"""lossbook's sigmoid focal loss against torchvision's: values, gradients
 with respect to the logits and the targets, special cases, reductions, the module, and
 errors. The reference is the real ``torchvision.ops.sigmoid_focal_loss``
 (:func:`tests.helpers.torchvision_sigmoid_focal_loss`).
