@@ -614,7 +614,7 @@ def _saturated(call: _Call, xf: torch.Tensor) -> list[Finding]:
     exact = (xf == 0) | (xf == 1)
     if not exact.any() or exact.all():
         return []
-    z = {torch.float16: "7.6", torch.bfloat16: "5.5"}[dtype]
+    z = {torch.float16: "8.3 (12 ln 2)", torch.bfloat16: "6.2 (9 ln 2)"}[dtype]
     return [_warning(
         "saturated-probabilities", f"input has dtype {_dtype_name(dtype)} and "
         f"{int(exact.sum())} of its {xf.numel()} probabilities are exactly 0 or 1: in "
@@ -641,14 +641,15 @@ def _double_sigmoid(call: _Call, xf: torch.Tensor) -> list[Finding]:
         return [_warning(
             "double-sigmoid", f"{shown}: these look like a sigmoid applied twice, since "
             "sigmoid(sigmoid(z)) always lies there. No error is raised; no prediction can "
-            "go below 0.5 or above 0.73, so the loss cannot approach 0 and training stalls.",
+            "go below 0.5 or above 0.73: the loss stops at a floor above 0, the probabilities are "
+            "wrong, and every gradient is scaled down by the extra sigmoid's slope (at most 1/4).",
             "apply the sigmoid once (the model already ends in one), or better, pass the "
             "logits to BCEWithLogitsLoss")]
     return [_note(
         "double-sigmoid", f"{shown}: this may be a sigmoid applied twice "
         "(sigmoid(sigmoid(z)) always lies there), or a model whose logits all happen to lie "
         "in [0, 1] on this batch. With a double sigmoid no prediction can go below 0.5 or "
-        "above 0.73, and training stalls.",
+        "above 0.73, and the loss stops at a floor above 0.",
         "if the model already ends in a sigmoid, do not apply another one (or pass the "
         "logits to BCEWithLogitsLoss); otherwise ignore this note")]
 
@@ -658,18 +659,18 @@ def _probabilities_as_logits(call: _Call, xf: torch.Tensor) -> list[Finding]:
     if severity is None:
         return []
     shown = f"every input value lies in {_range(xf)}, inside [0, 1]"
-    floor = "the loss cannot go below its floor (softplus(-1) = 0.3133 for a positive)"
+    floor = ("the loss cannot go below its floor (softplus(-1) = 0.3133 for a positive, "
+             "ln 2 = 0.6931 for a negative) and the probabilities it implies are wrong")
     if severity == "warning":
         return [_warning(
             "probabilities-as-logits", f"{shown}: these look like probabilities, but "
-            f"{call.name} applies the sigmoid itself. No error is raised; {floor} and "
-            "training stalls.",
+            f"{call.name} applies the sigmoid itself. No error is raised; {floor}.",
             "remove the sigmoid from the model's output and pass the logits")]
     return [_note(
         "probabilities-as-logits", f"{shown}: these may be probabilities (a sigmoid before "
         f"{call.name}, which applies it again), or logits that happen to lie there, as a "
         f"head initialised to a prior bias can give on a first batch. If they are "
-        f"probabilities, {floor} and training stalls, with no error.",
+        f"probabilities, {floor}, with no error.",
         "if the model ends in a sigmoid, remove it and pass the logits; otherwise ignore "
         "this note")]
 
@@ -1031,7 +1032,7 @@ def _nll_patterns(call: _Call, rows: torch.Tensor) -> list[Finding]:
 
 def _multi_label(call: _Call, t_rows: torch.Tensor) -> list[Finding]:
     finite = t_rows[torch.isfinite(t_rows).all(dim=1)]
-    if not finite.numel() or not _is_binary(finite):
+    if t_rows.shape[-1] < 2 or not finite.numel() or not _is_binary(finite):
         return []
     ones = finite.sum(dim=1)
     if bool((ones == 1).all()):
