@@ -1101,17 +1101,18 @@ def _margin_dtypes(call: _Call) -> list[Finding]:
                    "pass the model's raw float output")]
 
 
-def _margin_target_values(call: _Call) -> torch.Tensor | None:
-    t = call.target
-    values = _values_of(t)
-    return None if values is None else _finite(values)
+def _margin_checks(call: _Call) -> tuple[list[Finding], torch.Tensor | None]:
+    """What every margin loss checks (dtypes, shapes, a finite input), and the finite
+    target values to check its label convention on (``None`` when there are none)."""
+    findings = _margin_dtypes(call) + _margin_shape(call) + _non_finite("input", call.input)
+    values = _values_of(call.target)
+    t = None if values is None else _finite(values)
+    return findings, (t if t is not None and t.numel() else None)
 
 
 def _hinge_embedding(call: _Call) -> list[Finding]:
-    findings = _margin_dtypes(call) + _margin_shape(call)
-    findings += _non_finite("input", call.input)
-    t = _margin_target_values(call)
-    if t is not None and t.numel():
+    findings, t = _margin_checks(call)
+    if t is not None:
         signed, zero_one = _signed(t)
         if zero_one and not signed:
             findings.append(_warning(
@@ -1139,10 +1140,8 @@ def _hinge_embedding(call: _Call) -> list[Finding]:
 
 
 def _signed_targets(call: _Call) -> list[Finding]:
-    findings = _margin_dtypes(call) + _margin_shape(call)
-    findings += _non_finite("input", call.input)
-    t = _margin_target_values(call)
-    if t is not None and t.numel():
+    findings, t = _margin_checks(call)
+    if t is not None:
         signed, zero_one = _signed(t)
         if not signed:
             findings.append(_warning(
@@ -1154,10 +1153,8 @@ def _signed_targets(call: _Call) -> list[Finding]:
 
 
 def _binary_hinge(call: _Call) -> list[Finding]:
-    findings = _margin_dtypes(call) + _margin_shape(call)
-    findings += _non_finite("input", call.input)
-    t = _margin_target_values(call)
-    if t is not None and t.numel():
+    findings, t = _margin_checks(call)
+    if t is not None:
         signed, zero_one = _signed(t)
         if not (signed or zero_one):
             findings.append(_warning(
