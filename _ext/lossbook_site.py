@@ -104,7 +104,7 @@ def first_uses(root: pathlib.Path, toc: list[str]) -> dict[str, str]:
             continue
         cells = json.loads(path.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        label = path.stem.split("-", 1)[1]
+        label = path.stem
         for module, name in re.findall(r"\blb\.(?:(\w+)\.)?(\w+)", code):
             uses.setdefault(f"lossbook.{module}.{name}" if module else f"lossbook.{name}", label)
     return uses

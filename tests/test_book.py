@@ -18,7 +18,7 @@ from tests.helpers import CHAPTERS, ROOT, chapter_notebooks, toc_files
 from lossbook.notebooks import code_digest, hygiene, output_text, read_timings
 
 NOTEBOOKS = chapter_notebooks()
-CHAPTER_1 = CHAPTERS / "01-binary-cross-entropy.ipynb"
+CHAPTER_1 = CHAPTERS / "binary-cross-entropy.ipynb"
 
 
 def _read(path):
@@ -43,7 +43,7 @@ def test_the_introduction_lists_every_chapter_in_reading_order():
     _toc.yml: adding, removing or moving a chapter shows here."""
     intro = (CHAPTERS / "intro.md").read_text()
     listed = re.findall(r"^- \{ref\}`([\w-]+)`", intro, re.M)
-    chapters = [f.split("/")[-1].split("-", 1)[1] for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
+    chapters = [f.split("/")[-1] for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
     assert listed == chapters
 
 
@@ -54,10 +54,10 @@ def test_chapter_hygiene(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_chapter_opens_with_a_label_and_a_title_and_ends_with_references(path):
-    """The first cell is the chapter's label (its file name without the number, what other
+    """The first cell is the chapter's label (its file name, what other
     pages link to) and its title."""
     cells = _read(path).cells
-    label = path.stem.split("-", 1)[1]
+    label = path.stem
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith(f"({label})=\n# ")
     assert any(c.cell_type == "markdown" and c.source.startswith("## Summary") for c in cells)
     assert any(c.cell_type == "markdown" and "{cite}" in c.source for c in cells)
@@ -92,7 +92,7 @@ def test_every_exercise_has_its_solution_right_after_it(path):
     assert all(code >= 1 for _, code in found), found
     labels = [label for label, _ in found]
     assert len(set(labels)) == len(labels), labels
-    assert all(label.startswith(path.stem.split("-", 1)[1]) for label in labels), labels
+    assert all(label.startswith(path.stem) for label in labels), labels
     listed = [c for c in nb.cells if c.cell_type == "markdown" and re.search(r"^## Exercises", c.source, re.M)]
     assert len(listed) == 1 and not re.search(r"^\d+\. ", listed[0].source, re.M), \
         "exercises are directives, not a numbered list"

@@ -30,7 +30,7 @@ def test_every_toc_page_is_built(site):
 
 def test_math_comes_from_the_local_mathjax_copy(site):
     _, html = site
-    page = (html / "chapters" / "01-binary-cross-entropy.html").read_text()
+    page = (html / "chapters" / "binary-cross-entropy.html").read_text()
     assert '<script defer="defer" src="../_static/mathjax/startup.js">' in page
     assert '"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]' in page
     for component in ("startup.js", "core.js", "input/tex.js", "output/chtml.js"):
@@ -50,7 +50,7 @@ def test_the_mathjax_copy_is_small(site):
 def test_no_theme_fontawesome_script(site):
     """The 1.5 MB icon script is replaced by the theme's own web fonts."""
     _, html = site
-    assert "fontawesome.js" not in (html / "chapters" / "01-binary-cross-entropy.html").read_text()
+    assert "fontawesome.js" not in (html / "chapters" / "binary-cross-entropy.html").read_text()
 
 
 def test_api_reference_documents_every_module_for_readers(site):
@@ -66,7 +66,7 @@ def test_api_reference_documents_every_module_for_readers(site):
     assert 'id="lossbook.notebooks.execute"' not in page
     start = page.index('id="lossbook.train.fit"')
     fit = page[start:page.index('id="lossbook.train.evaluate"', start)]
-    assert re.search(r"Introduced in\s*<a[^>]*href=\"02-logits.html#logits\"", fit), fit[-1500:]
+    assert re.search(r"Introduced in\s*<a[^>]*href=\"logits.html#logits\"", fit), fit[-1500:]
 
 
 def test_no_page_loads_a_script_or_stylesheet_from_the_internet(site):
@@ -78,7 +78,7 @@ def test_no_page_loads_a_script_or_stylesheet_from_the_internet(site):
 
 def test_chapter_figures_are_on_the_site(site):
     _, html = site
-    page = (html / "chapters" / "01-binary-cross-entropy.html").read_text()
+    page = (html / "chapters" / "binary-cross-entropy.html").read_text()
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
     assert images
     for src in images:
@@ -111,5 +111,5 @@ def test_the_bundle_holds_the_chapters_and_the_package(site):
     with zipfile.ZipFile(html / "lossbook-book.zip") as bundle:
         names = set(bundle.namelist())
     for needed in ("README.md", "Makefile", "requirements.txt", "pyproject.toml",
-                   "lossbook/__init__.py", "chapters/01-binary-cross-entropy.ipynb"):
+                   "lossbook/__init__.py", "chapters/binary-cross-entropy.ipynb"):
         assert f"lossbook-book/{needed}" in names, needed

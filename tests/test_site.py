@@ -190,7 +190,7 @@ def test_figures_stay_readable_in_dark_mode(browser, server):
     background), not dark lines on a dark page."""
     context = browser.new_context(color_scheme="dark")
     page = context.new_page()
-    page.goto(f"{server}/chapters/01-binary-cross-entropy.html", wait_until="load")
+    page.goto(f"{server}/chapters/binary-cross-entropy.html", wait_until="load")
     page.evaluate("document.documentElement.dataset.theme = 'dark'")
     page.wait_for_timeout(100)
     body = page.eval_on_selector("body", "b => getComputedStyle(b).backgroundColor")
