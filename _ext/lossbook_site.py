@@ -15,10 +15,14 @@
   line how to run it, with a link to it.
 - The API page links each public function and class of ``lossbook`` to the chapter that
   first uses it, found in the chapters' code in reading order (``lb.module.name``).
+- Explorable figures (``lossbook.explore``): ``_static/lossbook-explorable.js`` holds Chart.js
+  (``_ext/vendor/chart.js``, pinned: :data:`CHART_JS_SHA256`) and the script that draws the
+  figures (``_ext/explorable.js``); only the pages that have such a figure load it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import pathlib
@@ -158,11 +162,39 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> Non
     scripts[:] = unique
 
 
+#: The scripts of the pages with an explorable figure (outside _static/, whose scripts
+#: Jupyter Book adds to every page), and the one file they become on the site.
+EXPLORABLE_SOURCE = pathlib.Path(__file__).with_name("explorable.js")
+CHART_JS = pathlib.Path(__file__).parent / "vendor" / "chart.js" / "chart.umd.min.js"
+#: Chart.js 4.6.1 as published on npm (dist/chart.umd.min.js of chart.js-4.6.1.tgz).
+CHART_JS_SHA256 = "87364cc2b2a76a6684929e7d6b80b18a897794db38400caff1fcf1791c6925d2"
+EXPLORABLE_SCRIPT = "lossbook-explorable.js"
+
+
+def add_explorable_script(app, pagename, templatename, context, doctree) -> None:
+    if 'class="lossbook-explorable"' in context.get("body", ""):
+        app.add_js_file(EXPLORABLE_SCRIPT)
+
+
+def write_explorable_script(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    raw = CHART_JS.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != CHART_JS_SHA256:
+        raise RuntimeError(f"{CHART_JS} is not Chart.js 4.6.1 as published; restore it from npm")
+    # Its source map is not served: no request for it from a reader's developer tools.
+    library = re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", raw.decode())
+    target = pathlib.Path(app.outdir) / "_static" / EXPLORABLE_SCRIPT
+    target.write_text(library + EXPLORABLE_SOURCE.read_text())
+
+
 def setup(app):
     app.config.mathjax_path = MATHJAX_PATH
     app.config.mathjax3_config = {**MATHJAX_CONFIG, **(app.config.mathjax3_config or {})}
     app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", write_bundle)
+    app.connect("build-finished", write_explorable_script)
+    app.connect("html-page-context", add_explorable_script)
     app.connect("html-page-context", add_run_line)
     app.connect("autodoc-process-docstring", link_first_use)
     # Before the theme's listeners: html-page-context stops at the first one returning a value.

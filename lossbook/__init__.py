@@ -12,17 +12,18 @@ Modules: :mod:`~lossbook.functional` (reference losses written from their formul
 :mod:`~lossbook.data` (seeded data, the same on every CPU), :mod:`~lossbook.train` (a
 deterministic training loop), :mod:`~lossbook.metrics` (classification and calibration
 metrics), :mod:`~lossbook.plots` (house style and recurring figures),
-:mod:`~lossbook.compare` (side-by-side tables), :mod:`~lossbook.bench` (timings),
+:mod:`~lossbook.explore` (explorable figures), :mod:`~lossbook.compare` (side-by-side
+tables), :mod:`~lossbook.bench` (timings),
 :mod:`~lossbook.external` (other libraries' references), :mod:`~lossbook.notebooks`
 (re-execute chapters).
 """
 
-from lossbook import (bench, checks, compare, data, diagnosis, external, functional, metrics,
-                      modules, plots, train)
+from lossbook import (bench, checks, compare, data, diagnosis, explore, external, functional,
+                      metrics, modules, plots, train)
 from lossbook._setup import setup
 from lossbook.diagnosis import diagnose
 
 __version__ = "0.1.0"
 
-__all__ = ["bench", "checks", "compare", "data", "diagnose", "diagnosis", "external", "functional",
+__all__ = ["bench", "checks", "compare", "data", "diagnose", "diagnosis", "explore", "external", "functional",
            "metrics", "modules", "plots", "setup", "train"]

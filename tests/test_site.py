@@ -297,3 +297,74 @@ def test_the_bundle_downloads_from_a_chapter_and_runs_it(browser, server, tmp_pa
                          env={**os.environ, "PYTHONPATH": str(book)})
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip().endswith(str(book / "lossbook" / "__init__.py")), run.stdout
+
+
+def _explorables(notebook):
+    """The explorable figures a chapter stores, in page order."""
+    from lossbook.explore import MIME_TYPE, Explorable
+
+    return [Explorable(output["data"][MIME_TYPE]) for cell in nbformat.read(notebook, as_version=4).cells
+            if cell.cell_type == "code" for output in cell.get("outputs", [])
+            if MIME_TYPE in output.get("data", {})]
+
+
+EXPLORABLE = [p for p in CHAPTER_NOTEBOOKS if _explorables(p)]
+
+#: What the figure's charts draw now: per panel, per series, the points of its line.
+DRAWN = """id => window.lossbookCharts[id].map(chart =>
+    chart.data.datasets.map(d => ({series: d.label, points: d.data.map(p => [p.x, p.y])})))"""
+
+
+def _expected(figure, setting) -> list:
+    """What the charts should draw at ``setting``, computed from the stored table."""
+    spec, rows = figure.spec, figure.selected(setting)
+    panels = spec["panels"]["values"] if spec["panels"] else [None]
+    drawn = []
+    for panel in panels:
+        shown = rows if panel is None else rows[rows[spec["panels"]["field"]] == panel]
+        drawn.append([{"series": series,
+                       "points": shown[shown[spec["series"]["field"]] == series][[spec["x"]["field"], spec["y"]["field"]]]
+                       .astype(object).where(lambda t: t.notna(), None).values.tolist()}
+                      for series in spec["series"]["values"]])
+    return drawn
+
+
+def _move(figure, control: dict, value) -> None:
+    if control["kind"] == "radio":
+        figure.locator(f'input[type="radio"][name="{control["name"]}"][value="{value}"]').check()
+    else:
+        figure.locator(f'input[type="range"][name="{control["name"]}"]').fill(str(control["settings"].index(value)))
+
+
+@pytest.mark.parametrize("notebook", EXPLORABLE, ids=[p.stem for p in EXPLORABLE])
+def test_explorable_figures_draw_what_the_chapter_computed(visit, notebook):
+    """Moving each control of each explorable figure through all its settings redraws exactly
+    the points the chapter computed for that setting, read back from the page's charts; the
+    static figure before it is hidden; no console error, no request leaving the machine."""
+    v = visit(f"chapters/{notebook.stem}.html")
+    stored = _explorables(notebook)
+    figures = v.page.locator(".lossbook-explorable")
+    assert figures.count() == len(stored)
+    v.page.wait_for_function(f"document.querySelectorAll('.lossbook-explorable-ready').length === {len(stored)}")
+    for index, explorable in enumerate(stored):
+        figure = figures.nth(index)
+        ident = figure.get_attribute("id")
+        setting = {c["name"]: c["start"] for c in explorable.spec["controls"]}
+        assert v.page.evaluate(DRAWN, ident) == _expected(explorable, setting)
+        for control in explorable.spec["controls"]:
+            for value in control["settings"][1:] + control["settings"][:1]:
+                _move(figure, control, value)
+                setting[control["name"]] = value
+                assert v.page.evaluate(DRAWN, ident) == _expected(explorable, setting), (index, setting)
+        static = figure.evaluate("f => [...f.closest('.cell_output').querySelectorAll('img')].map(i => i.checkVisibility())")
+        assert static == [False] * len(static)
+    assert v.console_errors == [] and v.failed == [] and v.outside == []
+
+
+def test_only_pages_with_an_explorable_figure_load_its_script(visit):
+    if not EXPLORABLE:
+        pytest.skip("no chapter has an explorable figure")
+    plain = next(p for p in CHAPTER_NOTEBOOKS if p not in EXPLORABLE)
+    for notebook, loads in ((EXPLORABLE[0], True), (plain, False)):
+        scripts = visit(f"chapters/{notebook.stem}.html").page.eval_on_selector_all("script[src]", "s => s.map(e => e.src)")
+        assert any("lossbook-explorable.js" in src for src in scripts) == loads, notebook.stem
