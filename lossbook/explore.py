@@ -63,13 +63,10 @@ def _check_table(frame: Any, columns: list[str]) -> None:
 
 
 def _control(name: str, values: pd.Series, label: str, start: Any) -> dict:
-    """A control: a slider over evenly spaced numbers, radio buttons over names."""
+    """A control: a slider over numbers (one step per setting, in increasing order), radio
+    buttons over names."""
     if pd.api.types.is_numeric_dtype(values):
-        settings = sorted(float(v) for v in pd.unique(values))
-        steps = np.diff(settings)
-        if len(settings) > 1 and not np.allclose(steps, steps[0], rtol=1e-6):
-            raise ValueError(f"controls: {name!r} needs evenly spaced settings for a slider, got {settings}")
-        kind = "range"
+        settings, kind = sorted(float(v) for v in pd.unique(values)), "range"
     else:
         settings, kind = [str(v) for v in pd.unique(values)], "radio"
     if start is not None and start not in settings:
@@ -97,8 +94,8 @@ def curves(
         frame: one row per plotted point, long format: the ``x``, ``y`` and ``color``
             columns, one column per control, and ``column`` if given.
         x, y, color: the columns of the horizontal axis, the vertical axis and the series.
-        controls: column → label of its control. A numeric column becomes a slider (its
-            values must be evenly spaced), any other a set of radio buttons.
+        controls: column → label of its control. A numeric column becomes a slider that
+            steps through its values in increasing order, any other a set of radio buttons.
         column: a column whose values get a panel each, side by side, each with its own
             vertical scale (for example the loss and its gradient).
         title: the figure's title.
