@@ -3,7 +3,7 @@
 Usage::
 
     python -m lossbook.notebooks                      # every chapter in chapters/
-    python -m lossbook.notebooks chapters/01-*.ipynb  # some chapters
+    python -m lossbook.notebooks chapters/logits.ipynb  # some chapters
 
 Each execution's time is recorded in ``chapters/timings.csv``, which the book's status page
 shows and the tests hold against each chapter's budget.
@@ -164,14 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: execute the given notebooks (default: every chapter), print the times.
 
     With ``--measure`` the notebooks are executed without being written (a measurement for
-    ``make budgets``); each time is printed against its budget, and the exit status is 1
-    when one is over.
+    ``make budgets``): only their times are recorded, each is printed against its budget,
+    and the exit status is 1 when one is over.
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path,
                         help="notebooks to execute (default: chapters/*.ipynb)")
     parser.add_argument("--measure", action="store_true",
-                        help="time the notebooks without changing them; fail if one is over budget")
+                        help="time the notebooks without changing them (their times are recorded); fail if one is over budget")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(CHAPTERS.glob("*.ipynb"))
     over = []
