@@ -60,10 +60,10 @@ def two_class_scores(
 
     .. math::
 
-        z \mid y = 0 \sim \mathcal{N}(-d/2, \sigma^2), \qquad
-        z \mid y = 1 \sim \mathcal{N}(+d/2, \sigma^2)
+        z \mid y = 0 \sim \mathcal{N}(-d/2, \mathrm{sd}^2), \qquad
+        z \mid y = 1 \sim \mathcal{N}(+d/2, \mathrm{sd}^2)
 
-    with ``d = separation`` and ``sigma = std``: the larger ``d / sigma``, the better the
+    with ``d = separation`` and ``sd = std``: the larger ``d / sd``, the better the
     scores separate the classes and the lower their cross entropy.
 
     Returns:
@@ -172,7 +172,7 @@ def train_test_split(
 
     .. math::
 
-        x' = (x - \mu_{\text{train}}) / \sigma_{\text{train}}
+        x' = (x - \mu_{\text{train}}) / \mathrm{sd}_{\text{train}}
 
     with the mean and standard deviation of the *training* rows only
     (``sklearn.preprocessing.StandardScaler``), so nothing about the test rows leaks into
@@ -291,7 +291,7 @@ def train_val_test_split(
 
     .. math::
 
-        x' = (x - \mu_{\text{train}}) / \sigma_{\text{train}}
+        x' = (x - \mu_{\text{train}}) / \mathrm{sd}_{\text{train}}
 
     fitted on the training rows alone (``sklearn.preprocessing.StandardScaler``).
 

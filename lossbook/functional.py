@@ -5,9 +5,12 @@ check values and gradients against torch). Unlike torch, every function validate
 with :mod:`lossbook.checks`, so a mistake raises an error that explains itself instead of a
 wrong number.
 
-Notation: ``x`` is a probability in [0, 1], ``z`` a logit (any real number), ``y`` a target
-in [0, 1] (hard 0/1 labels or soft labels), ``w`` an element weight, ``p`` a positive-class
-weight, ``s(z) = 1 / (1 + exp(-z))`` the sigmoid.
+Notation, the book's (its notation page lists it): ``z`` a logit (any real number),
+``σ(z) = 1 / (1 + exp(-z))`` the sigmoid, ``p = σ(z)`` a probability in [0, 1], ``y`` a
+target in [0, 1] (hard 0/1 labels or soft labels; a class index for the multi-class losses),
+``t = 2y - 1`` in {-1, +1} the label of the margin losses, ``w`` an element weight (a class
+weight ``w_c`` for the multi-class losses), ``ρ`` the positive-class weight ``pos_weight``,
+``ℓ_n`` the loss of element ``n``, ``N`` the batch size and ``C`` the number of classes.
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def softplus(input: torch.Tensor, beta: float = 1.0, threshold: float = 20.0) ->
     return torch.where(scaled > threshold, input, _softplus(scaled) / beta)
 
 
-#: torch's ``binary_cross_entropy`` backward divides by ``max(x (1 - x), 1e-12)``.
+#: torch's ``binary_cross_entropy`` backward divides by ``max(p (1 - p), 1e-12)``.
 BCE_EPSILON = 1e-12
 
 
@@ -132,7 +135,7 @@ def binary_cross_entropy(
 
     .. math::
 
-        \ell_i = -w_i \left[ y_i \log x_i + (1 - y_i) \log(1 - x_i) \right]
+        \ell_n = -w_n \left[ y_n \log p_n + (1 - y_n) \log(1 - p_n) \right]
 
     with each log clamped at -100 (:data:`LOG_CLAMP`), as torch does, so that a probability
     of exactly 0 or 1 gives a finite loss of at most 100 per element.
@@ -142,16 +145,16 @@ def binary_cross_entropy(
 
     .. math::
 
-        \frac{\partial \ell_i}{\partial x_i} = w_i \frac{x_i - y_i}
-            {\max\left(x_i (1 - x_i),\ 10^{-12}\right)}, \qquad
-        \frac{\partial \ell_i}{\partial y_i} = w_i \log \frac{1 - x_i}{x_i}
+        \frac{\partial \ell_n}{\partial p_n} = w_n \frac{p_n - y_n}
+            {\max\left(p_n (1 - p_n),\ 10^{-12}\right)}, \qquad
+        \frac{\partial \ell_n}{\partial y_n} = w_n \log \frac{1 - p_n}{p_n}
 
-    so a correct saturated prediction (``x = y`` in {0, 1}) has gradient 0, a wrong one a
+    so a correct saturated prediction (``p = y`` in {0, 1}) has gradient 0, a wrong one a
     large finite gradient (``1e12`` in size), and the gradient with respect to ``y`` is
-    infinite at ``x`` in {0, 1}, as in torch.
+    infinite at ``p`` in {0, 1}, as in torch.
 
     Args:
-        input: probabilities ``x`` in [0, 1], any shape, float dtype.
+        input: probabilities ``p`` in [0, 1], any shape, float dtype.
         target: labels ``y`` in [0, 1], same shape and dtype as the input.
         weight: optional element weights ``w`` that broadcast to ``input.shape``
             (per element, not per class).
@@ -190,19 +193,19 @@ def binary_cross_entropy_with_logits(
 
     .. math::
 
-        \ell_i = -w_i \left[ p\, y_i \log s(z_i) + (1 - y_i) \log(1 - s(z_i)) \right]
-               = w_i \left[ p\, y_i\, \mathrm{softplus}(-z_i)
-                          + (1 - y_i)\, \mathrm{softplus}(z_i) \right]
+        \ell_n = -w_n \left[ \rho\, y_n \log \sigma(z_n) + (1 - y_n) \log(1 - \sigma(z_n)) \right]
+               = w_n \left[ \rho\, y_n\, \mathrm{softplus}(-z_n)
+                          + (1 - y_n)\, \mathrm{softplus}(z_n) \right]
 
-    using ``log s(z) = -softplus(-z)`` and ``log(1 - s(z)) = -softplus(z)``, with the stable
+    using ``log σ(z) = -softplus(-z)`` and ``log(1 - σ(z)) = -softplus(z)``, with the stable
     :func:`softplus`: no sigmoid is ever rounded to 0 or 1, so the loss stays exact (about
-    ``|z|``) and its gradient stays ``s(z) - y`` for any logit.
+    ``|z|``) and its gradient (``σ(z) - y`` without weights) stays exact for any logit.
 
     Args:
         input: logits ``z``, any shape, float dtype.
         target: labels ``y`` in [0, 1], same shape and a float dtype.
         weight: optional element weights ``w`` that broadcast to ``input.shape``.
-        pos_weight: optional weight ``p`` of the positive term, broadcast along the last
+        pos_weight: optional weight ``ρ`` of the positive term, broadcast along the last
             dimension: shape ``(C,)`` for an ``(N, C)`` multi-label input, or a scalar-shaped
             ``(1,)``. ``n_neg / n_pos`` is the usual start for imbalanced data.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
@@ -229,7 +232,7 @@ def binary_cross_entropy_with_logits(
 def bce_with_logits_terms(input: torch.Tensor, target: torch.Tensor,
                           pos_weight: torch.Tensor | None = None) -> torch.Tensor:
     r"""The elementwise stable formula of :func:`binary_cross_entropy_with_logits`,
-    ``p y softplus(-z) + (1 - y) softplus(z)``, with no input checks and no reduction.
+    ``ρ y softplus(-z) + (1 - y) softplus(z)``, with no input checks and no reduction.
 
     For callers that have checked their input already, and for ``torch.compile``, whose
     graph the checks' data-dependent branches would break.
@@ -249,7 +252,7 @@ def _plus_minus_one(target: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _margin_violation(scores, target, margin, reduction) -> torch.Tensor:
-    """``max(0, m - y s)`` per element, after checking the arguments of a margin loss."""
+    """``max(0, Δ - t z)`` per element, after checking the arguments of a margin loss."""
     checks.check_tensor("scores", scores)
     checks.check_binary_labels("target", target)
     checks.check_same_shape(scores, target, names=("scores", "target"))
@@ -270,21 +273,21 @@ def binary_hinge_loss(
 
     .. math::
 
-        \ell_i = \max(0,\ m - y_i s_i), \qquad y_i \in \{-1, +1\}
+        \ell_n = \max(0,\ \Delta - t_n z_n), \qquad t_n \in \{-1, +1\}
 
-    ``y * s`` is the *margin* of an example: positive when the score has the label's sign.
-    The loss is 0 once the margin reaches ``m``, and grows linearly below it, with gradient
-    ``-y`` with respect to ``s``. An SVM minimises it plus an L2 penalty on the weights
+    ``t z`` is the *margin* of an example: positive when the score has the label's sign.
+    The loss is 0 once the margin reaches ``Δ``, and grows linearly below it, with gradient
+    ``-t`` with respect to ``z``. An SVM minimises it plus an L2 penalty on the weights
     (``weight_decay`` in a torch optimiser). In torch it is
-    ``F.margin_ranking_loss(s, torch.zeros_like(s), y, margin=m)`` exactly, with
-    ``y`` in {-1, 1}; ``multi_margin_loss`` on the two scores ``[0, s]`` gives half of it,
+    ``F.margin_ranking_loss(z, torch.zeros_like(z), t, margin=Δ)`` exactly, with
+    ``t`` in {-1, 1}; ``multi_margin_loss`` on the two scores ``[0, z]`` gives half of it,
     and ``HingeEmbeddingLoss`` is a different loss (for distances between pairs).
 
     Args:
-        scores: raw scores ``s`` (logits, not probabilities), any shape, float dtype.
+        scores: raw scores ``z`` (logits, not probabilities), any shape, float dtype.
         target: labels of the same shape, in {0, 1} or in {-1, 1} (any real dtype); 0 and -1
             both mean the negative class.
-        margin: ``m >= 0``; 1 is the usual choice (0 gives the perceptron loss).
+        margin: ``Δ >= 0``; 1 is the usual choice (0 gives the perceptron loss).
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
 
     Returns:
@@ -309,11 +312,11 @@ def squared_hinge_loss(
 
     .. math::
 
-        \ell_i = \max(0,\ m - y_i s_i)^2, \qquad y_i \in \{-1, +1\}
+        \ell_n = \max(0,\ \Delta - t_n z_n)^2, \qquad t_n \in \{-1, +1\}
 
-    Differentiable everywhere (its gradient ``-2 y max(0, m - y s)`` goes to 0 at the
+    Differentiable everywhere (its gradient ``-2 t max(0, Δ - t z)`` goes to 0 at the
     margin instead of jumping), and quadratic, not linear, in a large violation.
-    ``multi_margin_loss(..., p=2)`` on the two scores ``[0, s]`` gives half of it.
+    ``multi_margin_loss(..., p=2)`` on the two scores ``[0, z]`` gives half of it.
 
     Args, returns and errors as :func:`binary_hinge_loss`.
     """
@@ -330,15 +333,15 @@ def log_softmax(input: torch.Tensor, dim: int, dtype: torch.dtype | None = None)
 
     .. math::
 
-        \log \mathrm{softmax}(x)_c = x_c - \log \sum_k e^{x_k}
-            = x_c - M - \log \sum_k e^{x_k - M}, \qquad M = \max_k x_k
+        \log \mathrm{softmax}(z)_c = z_c - \log \sum_k e^{z_k}
+            = z_c - M - \log \sum_k e^{z_k - M}, \qquad M = \max_k z_k
 
     Subtracting the maximum keeps every ``exp`` at most 1, so nothing overflows, and the
-    largest term of the sum is 1, so its log never sees 0. ``log(softmax(x))`` has neither
+    largest term of the sum is 1, so its log never sees 0. ``log(softmax(z))`` has neither
     guarantee: a probability that rounds to 0 gives ``-inf``.
 
     Args:
-        input: ``x``, any shape (an empty one gives an empty result), float dtype; ``-inf``
+        input: ``z``, any shape (an empty one gives an empty result), float dtype; ``-inf``
             is allowed (a masked entry).
         dim: the dimension to normalise, in ``[-input.dim(), input.dim() - 1]``.
         dtype: optionally a float dtype to cast the input to first (torch's ``dtype``).
@@ -404,17 +407,17 @@ def nll_loss(
 
     .. math::
 
-        \ell_i = -w_{y_i}\, x_{i, y_i}, \qquad
-        \text{mean} = \frac{\sum_{i:\ y_i \ne \text{ignore}} \ell_i}
-                           {\sum_{i:\ y_i \ne \text{ignore}} w_{y_i}}
+        \ell_n = -w_{y_n} \log p_{n, y_n}, \qquad
+        L = \frac{\sum_{n:\ y_n \ne \text{ignore}} \ell_n}
+                 {\sum_{n:\ y_n \ne \text{ignore}} w_{y_n}}
 
     It only *picks* the entry of the target class and flips its sign: ``input`` must
-    already hold log-probabilities (``log_softmax`` output). Given probabilities
+    already hold log-probabilities ``log p`` (``log_softmax`` output). Given probabilities
     (``softmax`` output) it would return ``-p``, a negative number; this version refuses
     positive inputs instead.
 
     Args:
-        input: log-probabilities ``x`` of shape ``(N, C)``, ``(C,)`` or
+        input: log-probabilities ``log p`` of shape ``(N, C)``, ``(C,)`` or
             ``(N, C, d1, ...)``, float dtype, values <= 0.
         target: class indices of shape ``(N,)``, ``()`` or ``(N, d1, ...)``, dtype int64 or
             uint8, values in ``[0, C - 1]`` or ``ignore_index``.
@@ -453,26 +456,26 @@ def cross_entropy(
     r"""Cross entropy of logits, as ``torch.nn.functional.cross_entropy``: log-softmax
     followed by the negative log-likelihood (:func:`log_softmax`, :func:`nll_loss`).
 
-    With class indices ``y_i`` and ``e = label_smoothing``:
+    With class indices ``y_n`` and ``ε = label_smoothing``:
 
     .. math::
 
-        \ell_i = (1 - e)\, w_{y_i} \left(-\log p_{i, y_i}\right)
-               + \frac{e}{C} \sum_{c} w_c \left(-\log p_{i, c}\right),
-        \qquad \log p_{i} = \mathrm{log\_softmax}(z_i)
+        \ell_n = (1 - \varepsilon)\, w_{y_n} \left(-\log p_{n, y_n}\right)
+               + \frac{\varepsilon}{C} \sum_{c} w_c \left(-\log p_{n, c}\right),
+        \qquad \log p_{n} = \mathrm{log\_softmax}(z_n)
 
-        \text{mean} = \sum_{i:\ y_i \ne \text{ignore}} \ell_i \Big/
-                      \sum_{i:\ y_i \ne \text{ignore}} w_{y_i}
+        L = \sum_{n:\ y_n \ne \text{ignore}} \ell_n \Big/
+            \sum_{n:\ y_n \ne \text{ignore}} w_{y_n}
 
-    which is the soft-target loss below with ``t = (1 - e) onehot(y) + e / C``, except for
-    the denominator of the mean. With probability targets ``t_i`` (a distribution over
+    which is the soft-target loss below with ``q = (1 - ε) onehot(y) + ε / C``, except for
+    the denominator of the mean. With probability targets ``q_n`` (a distribution over
     the classes per example):
 
     .. math::
 
-        t'_i = (1 - e)\, t_i + \frac{e}{C}, \qquad
-        \ell_i = -\sum_c w_c\, t'_{i, c} \log p_{i, c}, \qquad
-        \text{mean} = \frac{1}{N} \sum_i \ell_i
+        q'_n = (1 - \varepsilon)\, q_n + \frac{\varepsilon}{C}, \qquad
+        \ell_n = -\sum_c w_c\, q'_{n, c} \log p_{n, c}, \qquad
+        L = \frac{1}{N} \sum_n \ell_n
 
     so with probability targets the mean divides by ``N`` (times ``d1 ...``), never by the
     weights, and there is no ``ignore_index``: as torch, this refuses one ``>= 0`` with
@@ -488,7 +491,7 @@ def cross_entropy(
         ignore_index: an int; for class indices, a value whose examples contribute
             nothing. Negative (unused, the default -100) with probability targets.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
-        label_smoothing: ``e`` in [0, 1].
+        label_smoothing: ``ε`` in [0, 1].
 
     Raises:
         TypeError: a non-tensor, a non-float input, a target of another integer dtype, or a
@@ -534,8 +537,8 @@ def cross_entropy(
 
 
 def _log_one_minus_pt(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """``log(1 - p_t) = log(t s(-z) + (1 - t) s(z))`` from the logits, with
-    ``log s(-z) = -softplus(z)`` and ``log s(z) = -softplus(-z)``."""
+    """``log(1 - p_t) = log(t σ(-z) + (1 - t) σ(z))`` from the logits ``z`` and targets ``t``,
+    with ``log σ(-z) = -softplus(z)`` and ``log σ(z) = -softplus(-z)``."""
     return torch.logaddexp(torch.log(t) - _softplus(z), torch.log1p(-t) - _softplus(-z))
 
 
@@ -547,7 +550,7 @@ class _ModulatingFactor(torch.autograd.Function):
 
         \frac{\partial}{\partial z} = \gamma (1 - 2t)\,
             e^{(\gamma - 1) f - \mathrm{softplus}(z) - \mathrm{softplus}(-z)}, \qquad
-        \frac{\partial}{\partial t} = \gamma\, e^{(\gamma - 1) f}\, (s(-z) - s(z))
+        \frac{\partial}{\partial t} = \gamma\, e^{(\gamma - 1) f}\, (\sigma(-z) - \sigma(z))
 
     Autograd through ``log t`` and ``log(1 - t)`` would give ``0 * inf = NaN`` with respect
     to a hard target (0 or 1); the exponent of the first is never positive, so that
@@ -583,13 +586,13 @@ def sigmoid_focal_loss(
 ) -> torch.Tensor:
     r"""Sigmoid focal loss of logits (Lin et al., 2017), as ``torchvision.ops.sigmoid_focal_loss``.
 
-    With ``p = s(z)``, the probability the model gives the *true* label
-    ``p_t = p t + (1 - p)(1 - t)`` and ``alpha_t = alpha t + (1 - alpha)(1 - t)``:
+    With ``p = σ(z)``, the probability the model gives the *true* label
+    ``p_t = p y + (1 - p)(1 - y)`` and ``alpha_t = alpha y + (1 - alpha)(1 - y)``:
 
     .. math::
 
-        \ell_i = \alpha_t\, (1 - p_t)^{\gamma}\, \mathrm{BCE}(z_i, t_i), \qquad
-        \mathrm{BCE}(z, t) = t\, \mathrm{softplus}(-z) + (1 - t)\, \mathrm{softplus}(z)
+        \ell_n = \alpha_t\, (1 - p_t)^{\gamma}\, \mathrm{BCE}(z_n, y_n), \qquad
+        \mathrm{BCE}(z, y) = y\, \mathrm{softplus}(-z) + (1 - y)\, \mathrm{softplus}(z)
 
     The *modulating factor* ``(1 - p_t)^gamma`` shrinks the loss of examples the model
     already gets right (``p_t`` near 1) and leaves the badly wrong ones almost untouched;
@@ -601,16 +604,16 @@ def sigmoid_focal_loss(
 
     Computed from the logits: the BCE factor with the stable :func:`softplus`, and the
     modulating factor as ``exp(gamma * log(1 - p_t))`` with
-    ``log(1 - p_t) = logaddexp(log t - softplus(z), log(1 - t) - softplus(-z))`` and its
+    ``log(1 - p_t) = logaddexp(log y - softplus(z), log(1 - y) - softplus(-z))`` and its
     derivatives written out. So no probability is rounded to exactly 0 or 1, and the
     gradient with respect to the logits stays finite for every ``gamma >= 0`` and every
     finite logit; the textbook form ``(1 - p_t) ** gamma`` gives a NaN gradient for
     ``gamma < 1`` once ``p_t`` rounds to 1. The gradient with respect to hard targets
-    (0 or 1) is torchvision's too, where autograd through ``log t`` would give NaN.
+    (0 or 1) is torchvision's too, where autograd through ``log y`` would give NaN.
 
     Args:
         inputs: logits ``z``, any shape, float dtype.
-        targets: labels ``t`` in [0, 1] (0/1 or soft), the same shape and a float dtype.
+        targets: labels ``y`` in [0, 1] (0/1 or soft), the same shape and a float dtype.
         alpha: weight of the positive class in [0, 1], or any negative number for no
             weighting (torchvision takes only -1). Default 0.25, torchvision's (and the
             paper's, tuned with ``gamma = 2`` for object detection).
@@ -680,10 +683,10 @@ def symmetric_cross_entropy(
 
     .. math::
 
-        \ell_i = \alpha\, \mathrm{CE}_i + \beta\, \mathrm{RCE}_i, \qquad
-        \mathrm{CE}_i = -\log p_{i, y_i}, \qquad
-        \mathrm{RCE}_i = -\sum_c p_{i, c} \log \max(q_{i, c}, a)
-                       = -\log(a)\, (1 - p_{i, y_i})
+        \ell_n = \alpha\, \mathrm{CE}_n + \beta\, \mathrm{RCE}_n, \qquad
+        \mathrm{CE}_n = -\log p_{n, y_n}, \qquad
+        \mathrm{RCE}_n = -\sum_c p_{n, c} \log \max(q_{n, c}, a)
+                       = -\log(a)\, (1 - p_{n, y_n})
 
     with ``p = softmax(input)`` over the classes, ``q`` the one-hot target and ``a`` =
     ``clamp``. The *reverse* cross entropy swaps the roles of prediction and label; the
@@ -692,8 +695,8 @@ def symmetric_cross_entropy(
     So RCE is ``|log a|`` times ``1 - p_y``: bounded, and proportional to the mean
     absolute error of the probabilities, which is why it tolerates wrong labels.
 
-    Both terms come from *one* log-softmax: ``CE_i = -log p_y`` is picked from it, and
-    ``1 - p_y = -expm1(-CE_i)``. No second softmax, no one-hot tensor, no log of a clamped
+    Both terms come from *one* log-softmax: ``CE_n = -log p_y`` is picked from it, and
+    ``1 - p_y = -expm1(-CE_n)``. No second softmax, no one-hot tensor, no log of a clamped
     tensor.
 
     The paper's settings of ``(alpha, beta)`` (:data:`SCE_SETTINGS`): MNIST ``(0.01,
@@ -701,8 +704,8 @@ def symmetric_cross_entropy(
     clamps the one-hot at ``1e-4``.
 
     Predictions are not clamped. The official (Keras) code clips the softmax at ``1e-7``
-    inside its CE term, which caps each ``CE_i`` at ``-ln 1e-7 = 16.118`` and gives such an
-    example no CE gradient; here ``CE_i`` is exact, as in ``torch.nn.CrossEntropyLoss``.
+    inside its CE term, which caps each ``CE_n`` at ``-ln 1e-7 = 16.118`` and gives such an
+    example no CE gradient; here ``CE_n`` is exact, as in ``torch.nn.CrossEntropyLoss``.
     PyTorch ports that clamp the probabilities at ``1e-7`` inside RCE instead add at most
     ``(C - 1) 1e-7 |log a|`` per example (8.3e-6 for ``C = 10``); the true class is
     unaffected by either clamp in RCE, since its ``log 1`` is 0.

@@ -252,8 +252,8 @@ def summarize(frame: pd.DataFrame, by: str | Sequence[str],
 def choose_threshold(target, prob, min_recall: float | None = None) -> float:
     r"""A decision threshold chosen on validation data: best F1, or a recall to reach.
 
-    Every distinct value of ``prob`` is a candidate threshold ``t`` (predict positive when
-    ``prob >= t``), with its precision and recall from
+    Every distinct value of ``prob`` is a candidate threshold ``τ`` (predict positive when
+    ``prob >= τ``), with its precision and recall from
     ``sklearn.metrics.precision_recall_curve``. Without ``min_recall`` the candidate of
     highest F1 wins (the lowest such candidate on a tie); with it, the highest candidate
     whose recall is at least ``min_recall`` (so precision is as high as that recall

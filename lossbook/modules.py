@@ -15,15 +15,16 @@ from lossbook import checks, functional
 
 
 class BinaryHingeLoss(nn.Module):
-    r"""Binary hinge loss ``max(0, margin - y * s)``, or its square with ``squared=True``.
+    r"""Binary hinge loss ``max(0, margin - t * z)`` of scores ``z``, with the labels mapped to
+    ``t`` in {-1, 1}, or its square with ``squared=True``.
 
     See :func:`lossbook.functional.binary_hinge_loss` and
     :func:`lossbook.functional.squared_hinge_loss` for the formulas.
 
     Args:
-        margin: ``m >= 0``, the margin ``y * s`` beyond which an example costs nothing.
+        margin: ``Δ >= 0``, the margin ``t z`` beyond which an example costs nothing.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
-        squared: use the squared hinge ``max(0, m - y s)^2``.
+        squared: use the squared hinge ``max(0, Δ - t z)^2``.
 
     Called as ``loss_fn(scores, target)``: ``scores`` are raw scores (not probabilities) of
     any shape and a float dtype, ``target`` labels of the same shape in {0, 1} or in
@@ -51,7 +52,7 @@ class BinaryHingeLoss(nn.Module):
 
 
 class FocalLoss(nn.Module):
-    r"""Sigmoid focal loss ``alpha_t (1 - p_t)^gamma BCE(z, t)`` as a loss module.
+    r"""Sigmoid focal loss ``alpha_t (1 - p_t)^gamma BCE(z, y)`` as a loss module.
 
     See :func:`lossbook.functional.sigmoid_focal_loss` for the formula; the options mean
     the same there and here, and ``alpha`` and ``gamma`` have torchvision's defaults.

@@ -263,3 +263,87 @@ def test_requirements_pin_every_installed_package():
     assert not missing, f"pinned but not installed (run make to reinstall): {missing}"
     wrong = {n: (pinned[n], v) for n, v in installed.items() if v.split("+")[0] != pinned[n]}
     assert not wrong, f"pinned versions differ from the installed ones: {wrong}"
+
+
+#: Spellings that chapters/notation.md retired, found in the math of a chapter's markdown:
+#: each regex with what the book writes instead.
+RETIRED_IN_MATH = [
+    (r"(?<![\w\\])s\(", "the sigmoid is \\sigma(z), not s(z)"),
+    (r"\by\s*(?:\\cdot\s*)?s\b", "the margin is t z, not y s"),
+    (r"(?<![\w\\])[a-z]_\{?i\b|\\ell_i\b|\\sum_i\b|\{i=1\}", "elements are indexed by n, not i"),
+    (r"\\log w\b|\(1 \+ w\)", "pos_weight is \\rho: log \\rho and 1/(1 + \\rho)"),
+    (r"\\sigma(?![('a-zA-Z])", "\\sigma is the sigmoid; a standard deviation is sd"),
+]
+#: ... and in the prose around it.
+RETIRED_IN_PROSE = [
+    (r"`pos_weight = w`|`pos_weight` \$= w\$|pos_weight=w_pos", "pos_weight is \\rho"),
+    (r"label_smoothing=e\b", "label smoothing is \\varepsilon"),
+    (r"\$s\$|\$s = ", "a logit, or a margin loss's score, is z"),
+]
+
+
+def retired_spellings(markdown: str) -> list[str]:
+    """The retired spellings in ``markdown``, each as ``'found: what to write'``."""
+    math = "\n".join(a or b for a, b in re.findall(r"\$\$(.+?)\$\$|\$(.+?)\$", markdown, re.S))
+    found = [f"{m.group(0)!r}: {why}" for regex, why in RETIRED_IN_MATH
+             for m in re.finditer(regex, math)]
+    found += [f"{m.group(0)!r}: {why}" for regex, why in RETIRED_IN_PROSE
+              for m in re.finditer(regex, markdown)]
+    return found
+
+
+def test_notation_retired_spellings_are_found():
+    old = ("$s(z) = 1 / (1 + e^{-z})$, the margin $y \\cdot s$, "
+           "$\\ell_i = w_i l_i$ and `pos_weight = w` adds $\\log w$; standard deviation $\\sigma$")
+    reasons = {found.split(": ", 1)[1] for found in retired_spellings(old)}
+    assert len(reasons) == 6, retired_spellings(old)
+    new = ("$\\sigma(z) = 1 / (1 + e^{-z})$, the margin $tz$, $\\ell_n = w_n \\ell_n$, "
+           "`pos_weight` $= \\rho$ adds $\\log \\rho$, $\\sigma'(z)$, $\\mathrm{softplus}(z)$, "
+           "$\\pi_{\\text{train}}$")
+    assert retired_spellings(new) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notation_chapters_use_the_book_notation(path):
+    prose = "\n".join(c.source for c in _read(path).cells if c.cell_type == "markdown")
+    assert retired_spellings(prose) == []
+
+
+def test_notation_page_lists_every_symbol_and_its_torch_argument():
+    page = (CHAPTERS / "notation.md").read_text()
+    assert page.startswith("(notation)=\n# Notation")
+    rows = {row.split(" | ")[0].strip("| "): row for row in page.splitlines()
+            if row.startswith("| $")}
+    for symbol in ["$z$", "$\\sigma(z) = 1 / (1 + e^{-z})$", "$p = \\sigma(z)$", "$y \\in \\{0, 1\\}$",
+                   "$t = 2y - 1 \\in \\{-1, +1\\}$", "$tz$", "$w$, $w_n$", "$\\rho$, $\\rho_c$",
+                   "$\\ell_n$", "$L$", "$N$, $C$", "$z_{n,c}$", "$p_{n,c}$", "$q$, $q_{n,c}$",
+                   "$\\varepsilon$", "$\\gamma$, $\\alpha$", "$\\eta$", "$T$", "$\\tau$",
+                   "$c_{\\mathrm{FP}}$, $c_{\\mathrm{FN}}$"]:
+        assert symbol in rows, f"the notation page has no row for {symbol}"
+    for symbol, argument in [("$\\rho$, $\\rho_c$", "`pos_weight`"), ("$w$, $w_n$", "`weight`"),
+                             ("$p = \\sigma(z)$", "`input` of `BCELoss`"),
+                             ("$z$", "`input` of `BCEWithLogitsLoss`"),
+                             ("$y \\in \\{0, 1\\}$", "`target`"),
+                             ("$\\varepsilon$", "`label_smoothing`")]:
+        assert argument in rows[symbol], (symbol, argument)
+    assert retired_spellings(page) == []
+
+
+def test_notation_of_lossbook_docstrings():
+    """lossbook's docstrings write the chapters' symbols: rho for pos_weight, sigma(z) for the
+    sigmoid, t z for the margin."""
+    import inspect
+
+    import lossbook.functional
+    import lossbook.modules
+
+    assert re.search(r"``ρ`` the positive-class weight ``pos_weight``", lossbook.functional.__doc__)
+    assert "``σ(z) = 1 / (1 + exp(-z))`` the sigmoid" in lossbook.functional.__doc__
+    assert "pos_weight: optional weight ``ρ``" in lossbook.functional.binary_cross_entropy_with_logits.__doc__
+    for module in (lossbook.functional, lossbook.modules):
+        for name, member in vars(module).items():
+            doc = inspect.getdoc(member) if callable(member) else None
+            if doc and getattr(member, "__module__", None) == module.__name__:
+                assert not re.search(r"(?<![\w\\])s\((?:-?z|p|0|1)", doc), f"{name}: s(z) for the sigmoid"
+                assert not re.search(r"\by \*? ?s\b", doc), f"{name}: y s for the margin"
+                assert not re.search(r"``p`` (?:of|a) (?:the )?positive|weight ``p``", doc), f"{name}: p for pos_weight"
