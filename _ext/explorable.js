@@ -2,7 +2,8 @@
 // before this script in _static/lossbook-explorable.js, loaded only by pages that have one.
 // Each <figure class="lossbook-explorable"> holds its spec as JSON: titles, series, panels,
 // controls with their settings, and the table by column. A control selects the table's rows
-// of its setting; nothing is computed here. The static figure the chapter displays just
+// of its setting (and those with no value for it, drawn at every setting); nothing is
+// computed here. The static figure the chapter displays just
 // before it is hidden once the charts are drawn (readers without JavaScript keep it).
 // The charts are kept in window.lossbookCharts by figure id, so that the site's tests can
 // read back what is drawn.
@@ -13,7 +14,7 @@ window.lossbookCharts = {};
 
   function datasets(spec, setting, panel) {
     const data = spec.data, n = data[spec.x.field].length;
-    const keep = i => spec.controls.every(c => data[c.name][i] === setting[c.name]) &&
+    const keep = i => spec.controls.every(c => data[c.name][i] === null || data[c.name][i] === setting[c.name]) &&
       (!spec.panels || data[spec.panels.field][i] === panel);
     return spec.series.values.map((series, k) => {
       const points = [];
@@ -77,6 +78,9 @@ window.lossbookCharts = {};
 
   function draw(figure) {
     const spec = JSON.parse(figure.querySelector("script[type='application/json']").textContent);
+    for (const [name, column] of Object.entries(spec.data)) {  // names: stored once, by index
+      if (column.levels) spec.data[name] = column.codes.map(c => (c === null ? null : column.levels[c]));
+    }
     const setting = Object.fromEntries(spec.controls.map(c => [c.name, c.start]));
     const panels = spec.panels ? spec.panels.values : [null];
     const place = figure.querySelector(".lossbook-explorable-charts");

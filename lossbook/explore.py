@@ -64,7 +64,10 @@ def _check_table(frame: Any, columns: list[str]) -> None:
 
 def _control(name: str, values: pd.Series, label: str, start: Any) -> dict:
     """A control: a slider over numbers (one step per setting, in increasing order), radio
-    buttons over names."""
+    buttons over names. Rows without a value (NaN, None) are drawn at every setting."""
+    values = values.dropna()
+    if values.empty:
+        raise ValueError(f"controls: column {name!r} has no values")
     if pd.api.types.is_numeric_dtype(values):
         settings, kind = sorted(float(v) for v in pd.unique(values)), "range"
     else:
@@ -96,10 +99,12 @@ def curves(
         x, y, color: the columns of the horizontal axis, the vertical axis and the series.
         controls: column → label of its control. A numeric column becomes a slider that
             steps through its values in increasing order, any other a set of radio buttons.
+            A row whose value is missing (NaN, None) is drawn at every setting: a curve
+            that does not depend on the control is stored once.
         column: a column whose values get a panel each, side by side, each with its own
             vertical scale (for example the loss and its gradient).
         title: the figure's title.
-        x_title, y_title: axis titles (default: the column names).
+        x_title, y_title: axis titles (default: the column names; ``""`` for none).
         start: the controls' first settings (default: the first value of each).
 
     Returns:
@@ -113,8 +118,8 @@ def curves(
     start = dict(start or {})
     spec = {
         "title": title,
-        "x": {"field": x, "title": x_title or x},
-        "y": {"field": y, "title": y_title or y},
+        "x": {"field": x, "title": x if x_title is None else x_title},
+        "y": {"field": y, "title": y if y_title is None else y_title},
         "series": {"field": color, "values": [str(v) for v in pd.unique(frame[color])]},
         "panels": ({"field": column, "values": [str(v) for v in pd.unique(frame[column])]}
                    if column else None),
@@ -129,8 +134,11 @@ def curves(
         if pd.api.types.is_numeric_dtype(values):
             rounded = round_significant(values.astype(float))
             spec["data"][name] = [v if np.isfinite(v) else None for v in rounded.tolist()]
-        else:
-            spec["data"][name] = values.astype(str).tolist()
+        else:  # names are stored once, each row holds its name's index
+            levels = [str(v) for v in pd.unique(values.dropna())]
+            index = {level: i for i, level in enumerate(levels)}
+            spec["data"][name] = {"levels": levels,
+                                  "codes": [None if pd.isna(v) else index[str(v)] for v in values]}
     return Explorable(spec)
 
 
@@ -147,7 +155,9 @@ class Explorable:
 
     def data(self) -> pd.DataFrame:
         """The table the figure draws from, every setting of every control."""
-        return pd.DataFrame(self.spec["data"])
+        return pd.DataFrame({name: [None if c is None else column["levels"][c] for c in column["codes"]]
+                             if isinstance(column, dict) else column
+                             for name, column in self.spec["data"].items()})
 
     def selected(self, setting: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """The rows drawn at ``setting`` (control → value; the others at their start)."""
@@ -155,7 +165,7 @@ class Explorable:
         chosen = {c["name"]: c["start"] for c in self.spec["controls"]} | dict(setting or {})
         mask = np.ones(len(data), dtype=bool)
         for name, value in chosen.items():
-            mask &= (data[name] == value).to_numpy()
+            mask &= ((data[name] == value) | data[name].isna()).to_numpy()
         return data[mask]
 
     def static(self):

@@ -153,3 +153,19 @@ def test_myst_nb_finds_the_site_renderer():
     from myst_nb.core.render import load_mime_renders
 
     assert explore.SiteRenderer in load_mime_renders()
+
+
+def test_a_row_without_a_setting_is_drawn_at_every_setting_and_stored_once():
+    table = _table()
+    table = pd.concat([table[table["series"] == "focal"],
+                       table[(table["series"] == "BCE") & (table["gamma"] == 0)].assign(gamma=np.nan)])
+    figure = _figure(table)
+    assert len(figure.data()) == 12
+    assert figure.spec["controls"][0]["settings"] == [0.0, 0.5, 1.0]
+    for gamma in (0.0, 0.5, 1.0):
+        assert sorted(figure.selected({"gamma": gamma})["series"]) == ["BCE"] * 3 + ["focal"] * 3
+
+
+def test_names_are_stored_once():
+    column = _figure().spec["data"]["series"]
+    assert column["levels"] == ["focal", "BCE"] and column["codes"][:4] == [0, 1, 0, 1]
