@@ -78,6 +78,7 @@ window.lossbookCharts = {};
 
   function draw(figure) {
     const spec = JSON.parse(figure.querySelector("script[type='application/json']").textContent);
+    spec.data = JSON.parse(spec.table);  // the table by column, one JSON string
     for (const [name, column] of Object.entries(spec.data)) {  // names: stored once, by index
       if (column.levels) spec.data[name] = column.codes.map(c => (c === null ? null : column.levels[c]));
     }

@@ -14,8 +14,8 @@ What a reader sees where:
   static matplotlib figure of the controls' first setting, displayed just before it.
 
 Stored outputs are the contract, and these are compared as data: every float is rounded to
-:data:`SIGNIFICANT_DIGITS` significant digits, so the last bits a CPU's kernels may change
-never reach the page. JSON has no inf or NaN: a non-finite value is stored as ``null`` and
+:data:`SIGNIFICANT_DIGITS` significant digits, and rounding noise around 0 is flushed to 0
+(:func:`flush_noise`), so the last bits a CPU's kernels may change never reach the page. JSON has no inf or NaN: a non-finite value is stored as ``null`` and
 drawn as a gap in its line.
 """
 
@@ -33,21 +33,46 @@ import pandas as pd
 MIME_TYPE = "application/vnd.lossbook.explorable+json"
 #: Digits kept of every float a figure embeds: enough to draw, stable across CPUs.
 SIGNIFICANT_DIGITS = 4
+#: Digits a float32 result can be trusted to, before the rounding to SIGNIFICANT_DIGITS.
+FLOAT32_DIGITS = 6
+#: Below this fraction of its column's largest value, a number is drawn as 0 (:func:`flush_noise`).
+NOISE = 1e-6
 #: The house style's colours (``lossbook.plots``), in the order series appear.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def _round(x: np.ndarray, digits: int) -> np.ndarray:
+    finite = np.isfinite(x) & (x != 0)
+    exponent = np.zeros_like(x)
+    exponent[finite] = np.floor(np.log10(np.abs(x[finite])))
+    scale = 10.0 ** (digits - 1 - exponent)
+    return np.where(finite, np.round(x * scale) / scale, x)
 
 
 def round_significant(values: pd.Series, digits: int = SIGNIFICANT_DIGITS) -> pd.Series:
     """``values`` rounded to ``digits`` significant digits (0, inf and NaN unchanged).
 
-    ``x ↦ round(x · 10^k) / 10^k`` with ``k = digits − 1 − ⌊log10 |x|⌋``, element by element.
+    ``x ↦ round(x · 10^k) / 10^k`` with ``k = digits − 1 − ⌊log10 |x|⌋``, element by element,
+    ties to even. First to :data:`FLOAT32_DIGITS` digits: a value that is a tie in decimal
+    (1.45² = 2.1025) comes out of float32 arithmetic a little above or a little below it,
+    depending on the CPU's kernels, and would round up on one CPU and down on another.
+    """
+    x = _round(values.to_numpy(dtype=float), FLOAT32_DIGITS)
+    return pd.Series(_round(x, digits), index=values.index, name=values.name)
+
+
+def flush_noise(values: pd.Series, relative: float = NOISE) -> pd.Series:
+    """``values`` with every ``|x| < relative · max |x|`` (over the finite values) set to 0.
+
+    A value that is 0 in exact arithmetic often comes out as rounding noise (1e-16 in
+    float64, 1e-8 in float32), whose digits differ between CPUs; rounding to significant
+    digits keeps it. Next to the column's largest value it is 0 on any plot.
     """
     x = values.to_numpy(dtype=float)
-    finite = np.isfinite(x) & (x != 0)
-    exponent = np.zeros_like(x)
-    exponent[finite] = np.floor(np.log10(np.abs(x[finite])))
-    scale = 10.0 ** (digits - 1 - exponent)
-    out = np.where(finite, np.round(x * scale) / scale, x)
+    finite = np.abs(x[np.isfinite(x)])
+    if finite.size == 0:
+        return values
+    out = np.where(np.abs(x) < relative * finite.max(), 0.0, x)
     return pd.Series(out, index=values.index, name=values.name)
 
 
@@ -125,20 +150,22 @@ def curves(
                    if column else None),
         "controls": [_control(name, frame[name], label, start.pop(name, None))
                      for name, label in controls.items()],
-        "data": {},
     }
     if start:
         raise ValueError(f"start: expected settings of the controls {list(controls)}, got {sorted(start)}")
+    table = {}
     for name in dict.fromkeys(columns):
         values = frame[name]
         if pd.api.types.is_numeric_dtype(values):
-            rounded = round_significant(values.astype(float))
-            spec["data"][name] = [v if np.isfinite(v) else None for v in rounded.tolist()]
+            rounded = round_significant(flush_noise(values.astype(float)))
+            table[name] = [v if np.isfinite(v) else None for v in rounded.tolist()]
         else:  # names are stored once, each row holds its name's index
             levels = [str(v) for v in pd.unique(values.dropna())]
             index = {level: i for i, level in enumerate(levels)}
-            spec["data"][name] = {"levels": levels,
-                                  "codes": [None if pd.isna(v) else index[str(v)] for v in values]}
+            table[name] = {"levels": levels,
+                           "codes": [None if pd.isna(v) else index[str(v)] for v in values]}
+    # One compact line in the notebook's JSON instead of one line per number.
+    spec["table"] = json.dumps(table, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return Explorable(spec)
 
 
@@ -147,7 +174,7 @@ class Explorable:
 
     Attributes:
         spec: what the page needs, JSON-compatible: titles, the series, the panels, the
-            controls with their settings, and the table by column.
+            controls with their settings, and the table by column as one JSON string.
     """
 
     def __init__(self, spec: dict):
@@ -157,7 +184,12 @@ class Explorable:
         """The table the figure draws from, every setting of every control."""
         return pd.DataFrame({name: [None if c is None else column["levels"][c] for c in column["codes"]]
                              if isinstance(column, dict) else column
-                             for name, column in self.spec["data"].items()})
+                             for name, column in self.columns().items()})
+
+    def columns(self) -> dict:
+        """The stored table, by column: numbers as they are drawn (``None`` for a gap), names
+        as ``{"levels": [...], "codes": [...]}``."""
+        return json.loads(self.spec["table"])
 
     def selected(self, setting: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """The rows drawn at ``setting`` (control → value; the others at their start)."""

@@ -51,7 +51,7 @@ def test_non_finite_values_become_gaps():
     table = _table()
     table.loc[0, "loss"], table.loc[1, "loss"] = float("inf"), float("nan")
     spec = _figure(table).spec
-    assert spec["data"]["loss"][:2] == [None, None]
+    assert explore.Explorable(spec).columns()["loss"][:2] == [None, None]
     json.dumps(spec, allow_nan=False)  # valid JSON, which has no inf or NaN
 
 
@@ -167,5 +167,19 @@ def test_a_row_without_a_setting_is_drawn_at_every_setting_and_stored_once():
 
 
 def test_names_are_stored_once():
-    column = _figure().spec["data"]["series"]
+    column = _figure().columns()["series"]
     assert column["levels"] == ["focal", "BCE"] and column["codes"][:4] == [0, 1, 0, 1]
+
+
+def test_rounding_noise_around_zero_is_flushed_to_zero():
+    column = pd.Series([6.0, -1.1e-16, 2.2e-16, 1e-4, -3.0, float("inf")])
+    assert explore.flush_noise(column).tolist() == [6.0, 0.0, 0.0, 1e-4, -3.0, float("inf")]
+    table = _table()
+    table.loc[0, "loss"] = 1e-17
+    assert _figure(table).data()["loss"][0] == 0.0
+
+
+@pytest.mark.parametrize("computed", [2.1025, 2.10249996, 2.1025002])
+def test_a_decimal_tie_rounds_the_same_whichever_side_float32_lands(computed):
+    # 1.45 ** 2 = 2.1025 exactly; float32 kernels give a value an ulp or so either side.
+    assert explore.round_significant(pd.Series([computed]))[0] == 2.102
