@@ -621,8 +621,8 @@ def _saturated(call: _Call, xf: torch.Tensor) -> list[Finding]:
         f"{_dtype_name(dtype)} the sigmoid rounds to 1 from a logit of about {z}. "
         f"{call.name} then clamps the log at -100, so a wrong confident prediction costs "
         "100 and its gradient is garbage. No error is raised.",
-        "pass the logits to BCEWithLogitsLoss, which never rounds the sigmoid (autocast "
-        "refuses BCELoss in float16 for this reason), or compute the loss in float32")]
+        "pass the logits to BCEWithLogitsLoss, which never rounds the sigmoid (CUDA "
+        "autocast refuses BCELoss for this reason), or compute the loss in float32")]
 
 
 def _double_sigmoid(call: _Call, xf: torch.Tensor) -> list[Finding]:
@@ -1134,7 +1134,7 @@ def _hinge_embedding(call: _Call) -> list[Finding]:
             "HingeEmbeddingLoss is for non-negative distances between pairs. On classifier "
             "scores it charges every positive its score x, so a confident correct positive "
             "is penalised forever.",
-            "for a binary classifier: lossbook's binary_hinge_loss (clamp(1 - y * s, min=0)) "
+            "for a binary classifier: lossbook's binary_hinge_loss (clamp(1 - t * z, min=0)) "
             "or BCEWithLogitsLoss"))
     return findings
 

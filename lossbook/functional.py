@@ -29,9 +29,10 @@ _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
 def _opmath(*tensors):
-    """The tensors, float16 and bfloat16 ones as float32 (``None`` stays ``None``): like
-    torch, the losses compute at low precision in float32 and round the result once
-    (:func:`_round`), instead of rounding every intermediate step."""
+    """The tensors, float16 and bfloat16 ones as float32 (``None`` stays ``None``): the
+    losses compute at low precision in float32 and round the result once (:func:`_round`),
+    instead of rounding every intermediate step (which some of torch's CPU kernels do, for
+    example ``binary_cross_entropy_with_logits`` in float16)."""
     return tuple(t.float() if t is not None and t.dtype in _LOW_PRECISION else t
                  for t in tensors)
 
@@ -572,7 +573,7 @@ class _ModulatingFactor(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             exponent = (gamma - 1) * f - _softplus(z) - _softplus(-z)
             grad_z = grad * gamma * (1 - 2 * t) * torch.exp(exponent)
-        if ctx.needs_input_grad[1]:  # s(-z) - s(z) = -tanh(z / 2)
+        if ctx.needs_input_grad[1]:  # σ(-z) - σ(z) = -tanh(z / 2)
             grad_t = grad * gamma * torch.exp((gamma - 1) * f) * -torch.tanh(z / 2)
         return grad_z, grad_t, None
 
@@ -648,7 +649,7 @@ def sigmoid_focal_loss(
     return _round(_reduce(loss, reduction), inputs.dtype)
 
 
-# --- symmetric cross entropy (chapter 6) -----------------------------------------------
+# --- symmetric cross entropy ---------------------------------------------------------
 
 import math  # noqa: E402  (kept with the one function that needs it)
 

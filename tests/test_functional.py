@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from hypothesis import given
 
 from lossbook import functional as lbf
-from tests.helpers import PROPERTY, REDUCTIONS, SHAPES, array, value_and_grad, value_and_grads
+from tests.helpers import (PROPERTY, REDUCTIONS, SHAPES, array, torchvision_sigmoid_focal_loss, value_and_grad,
+                           value_and_grads)
 
 
 @st.composite
@@ -196,6 +197,10 @@ def test_bad_softplus_input_is_explained(call, error, fragments):
 # --- float16 and bfloat16 ------------------------------------------------------------------
 
 
+def _hinge_by_torch(z, y, reduction="mean"):
+    return F.margin_ranking_loss(z, torch.zeros_like(z), 2 * y - 1, margin=1.0, reduction=reduction)
+
+
 def _low_precision_cases():
     gen = torch.Generator().manual_seed(0)
     z = torch.randn(6, 5, generator=gen) * 4
@@ -215,6 +220,11 @@ def _low_precision_cases():
         "cross_entropy": (lbf.cross_entropy, F.cross_entropy, z, index),
         "cross_entropy, probabilities": (lbf.cross_entropy, F.cross_entropy, z, soft),
         "nll_loss": (lbf.nll_loss, F.nll_loss, torch.log_softmax(z, dim=1), index),
+        "sigmoid_focal_loss": (lbf.sigmoid_focal_loss, torchvision_sigmoid_focal_loss(), z, hard),
+        # torch's margin_ranking_loss(z, 0, t, margin=1) is max(0, 1 - t z): the binary hinge
+        "binary_hinge_loss": (lbf.binary_hinge_loss, _hinge_by_torch, z, hard),
+        "squared_hinge_loss": (lbf.squared_hinge_loss, lambda z, y: _hinge_by_torch(z, y, "none").pow(2).mean(),
+                               z, hard),
     }
 
 
@@ -226,8 +236,10 @@ LOW_PRECISION = _low_precision_cases()
 def test_half_precision_is_torchs_exact_value_rounded(name, dtype):
     """At float16 and bfloat16, lossbook's value and gradient are torch's float64 ones on
     the same (rounded) numbers, at the dtype's tolerance of assert_close: each is computed
-    in float32 and rounded once, as torch does (probabilities of exactly 0 and 1 included,
-    where torch's own float16 gradient is NaN: its 1e-12 rounds to 0)."""
+    in float32 and rounded once (probabilities of exactly 0 and 1 included, where torch's
+    own float16 gradient is NaN: its 1e-12 rounds to 0). torch's own CPU kernels do not all
+    do that (BCEWithLogitsLoss rounds intermediate steps in float16 and bfloat16), so the
+    reference is the float64 value, not torch at low precision."""
     ours, theirs, *args = LOW_PRECISION[name]
     low = [a.to(dtype) if a.is_floating_point() else a for a in args]
     exact = [a.double() if a.is_floating_point() else a for a in low]
