@@ -39,7 +39,7 @@ window.lossbookCharts = {};
           x: {type: "linear", title: {display: true, text: spec.x.title}},
           y: {type: "linear", title: {display: true, text: spec.y.title}},
         },
-        plugins: {title: {display: Boolean(panel), text: panel}, legend: {display: first}},
+        plugins: {title: {display: Boolean(panel), text: panel}, legend: {display: first, labels: {boxWidth: 14}}},
       },
     });
   }
@@ -85,6 +85,7 @@ window.lossbookCharts = {};
     const setting = Object.fromEntries(spec.controls.map(c => [c.name, c.start]));
     const panels = spec.panels ? spec.panels.values : [null];
     const place = figure.querySelector(".lossbook-explorable-charts");
+    place.style.maxWidth = `${panels.length * 420}px`;  // one panel does not fill a wide page
     if (spec.title) {
       const title = document.createElement("p");
       title.className = "lossbook-explorable-title";
