@@ -1,5 +1,5 @@
-"""``python -m lossbook.bench``: see :func:`lossbook.bench.main`."""
+"""``python -m lossbook.bench``: see :func:`lossbook.bench.record.main`."""
 
-from lossbook.bench import main
+from lossbook.bench.record import main
 
 raise SystemExit(main())
