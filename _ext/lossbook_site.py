@@ -122,8 +122,12 @@ def link_first_use(app, what, name, obj, options, lines) -> None:
                if "file:" in line]
         app.env.lossbook_first_uses = first_uses(pathlib.Path(app.srcdir), toc)
     uses = app.env.lossbook_first_uses
-    short = f"lossbook.{name.rsplit('.', 1)[-1]}"
-    label = uses.get(name) or uses.get(short if getattr(obj, "__module__", "").startswith("lossbook") else "")
+    # A chapter calls lb.bench.run for lossbook.bench.record.run, lb.diagnose for
+    # lossbook.diagnosis.diagnose: try the name, then its package's, then the top level's.
+    parts, last = name.split("."), name.rsplit(".", 1)[-1]
+    names = [name, f"lossbook.{parts[1]}.{last}" if len(parts) > 3 else "", f"lossbook.{last}"]
+    ours = getattr(obj, "__module__", "").startswith("lossbook")
+    label = next((uses[n] for n in names[: 3 if ours else 1] if n in uses), None)
     if label:
         lines.extend(["", f"Introduced in :ref:`{label}`."])
 

@@ -203,26 +203,3 @@ def training_curves(
         ax.set_title(title)
     ax.legend()
     return ax
-
-
-def benchmark(table) -> plt.Figure:
-    """The performance chapter's figure, from :func:`lossbook.bench.run`'s table.
-
-    Left: forward + backward time per element against N, one line per route (log-log).
-    Right: the achieved memory bandwidth as a fraction of the machine's copy bandwidth.
-    One row of panels per device.
-    """
-    devices = list(dict.fromkeys(table["device"]))
-    fig, axes = plt.subplots(len(devices), 2, figsize=(11, 4 * len(devices)), squeeze=False)
-    for row, device in zip(axes, devices):
-        part = table[table["device"] == device]
-        for route, lines in part.groupby("route", sort=False):
-            row[0].plot(lines["N"], lines["ns_per_element"], marker="o", label=route)
-            row[1].plot(lines["N"], lines["fraction_of_bandwidth"], marker="o", label=route)
-        row[0].set(xscale="log", yscale="log", xlabel="N (elements)",
-                   ylabel="ns per element (forward + backward)", title=f"{device}: time")
-        row[1].set(xscale="log", xlabel="N (elements)", ylim=(0, None),
-                   ylabel="fraction of copy bandwidth", title=f"{device}: bandwidth used")
-        row[0].legend(fontsize=9)
-    fig.tight_layout()
-    return fig

@@ -65,18 +65,3 @@ def test_training_curves_draws_runs_and_the_floor():
     assert list(ax.get_lines()[1].get_ydata()) == [0.5, 0.5]
     with pytest.raises(ValueError, match="must have columns 'epoch' and 'val_loss'"):
         lb.plots.training_curves({"run": history}, column="val_loss")
-
-
-def test_benchmark_plot_has_a_row_of_two_panels_per_device():
-    """On a table with the columns of lossbook.bench.run's (tested in test_bench.py)."""
-    table = pd.DataFrame([
-        {"device": device, "route": route, "N": n, "ns_per_element": 1.0 + n / 1e4,
-         "fraction_of_bandwidth": 0.5}
-        for device in ("cpu", "cuda") for route in ("fused", "formula") for n in (1000, 4000)])
-    fig = lb.plots.benchmark(table)
-    assert len(fig.axes) == 4
-    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_ylabel()
-    for ax in fig.axes:
-        assert [line.get_label() for line in ax.get_lines()] == ["fused", "formula"]
-    assert [ax.get_title() for ax in fig.axes] == [
-        "cpu: time", "cpu: bandwidth used", "cuda: time", "cuda: bandwidth used"]
