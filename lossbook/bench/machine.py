@@ -31,7 +31,7 @@ alone too, for comparison. On a GPU see :func:`transcendental_seconds`.
 than 32 MiB to the operating system and the next call page-faults it back, every call:
 a cost of the allocator, not of the loss. :func:`keep_freed_memory` tells ``malloc`` to keep
 freed memory (``mallopt``), so that a benchmark measures the loss; :func:`page_faults`
-counts the faults so that a table can show they are gone.
+counts the faults so that a table can show how many remain.
 """
 
 from __future__ import annotations

@@ -229,8 +229,8 @@ def run(sizes: Sequence[int] = SIZES, *, threads: Sequence[int] | None = None,
 
     With ``allocator`` (and glibc), it first times ``BCEWithLogitsLoss`` at the largest N
     with the default ``malloc``, then keeps freed memory for the rest of the process
-    (:func:`~lossbook.bench.machine.keep_freed_memory`), so that no measurement pays the
-    operating system's page faults.
+    (:func:`~lossbook.bench.machine.keep_freed_memory`), so that the measurements pay few of
+    the operating system's page faults (``page_faults_per_call`` counts those that remain).
 
     Args:
         sizes: element counts N, each >= 1.

@@ -3,7 +3,7 @@ r"""A route's lower bound from the machine's two limits, and how close a measure
 For a route that moves :math:`B` bytes per element (:mod:`lossbook.bench.traffic`) on a
 machine that streams :math:`W` bytes per second at that size and computes the loss's
 transcendental functions in :math:`c` seconds per element (:mod:`lossbook.bench.machine`),
-no call on :math:`N` elements can take less than
+in this model no call on :math:`N` elements can take less than
 
 .. math::
 
