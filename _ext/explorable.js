@@ -10,8 +10,6 @@
 window.lossbookCharts = {};
 
 (() => {
-  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
-
   function datasets(spec, setting, panel) {
     const data = spec.data, n = data[spec.x.field].length;
     const keep = i => spec.controls.every(c => data[c.name][i] === null || data[c.name][i] === setting[c.name]) &&
@@ -23,8 +21,9 @@ window.lossbookCharts = {};
           points.push({x: data[spec.x.field][i], y: data[spec.y.field][i]});
         }
       }
-      return {label: series, data: points, borderColor: PALETTE[k % PALETTE.length],
-              backgroundColor: PALETTE[k % PALETTE.length], borderWidth: 2, pointRadius: 0};
+      const color = spec.series.colors[k];
+      return {label: series, data: points, borderColor: color, backgroundColor: color,
+              borderWidth: 2, pointRadius: 0};
     });
   }
 

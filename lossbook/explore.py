@@ -30,14 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lossbook._setup import SIGNIFICANT_DIGITS  # the digits every printed float keeps
+
 MIME_TYPE = "application/vnd.lossbook.explorable+json"
-#: Digits kept of every float a figure embeds: enough to draw, stable across CPUs.
-SIGNIFICANT_DIGITS = 4
 #: Digits a float32 result can be trusted to, before the rounding to SIGNIFICANT_DIGITS.
 FLOAT32_DIGITS = 6
 #: Below this fraction of its column's largest value, a number is drawn as 0 (:func:`flush_noise`).
 NOISE = 1e-6
-#: The house style's colours (``lossbook.plots``), in the order series appear.
+#: The series' colours in the order they appear (matplotlib's first default colours), the
+#: same in the static figure and on the website.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
@@ -141,11 +142,13 @@ def curves(
         if not pd.api.types.is_numeric_dtype(frame[name]):
             raise TypeError(f"{name}: expected a numeric column, got dtype {frame[name].dtype}")
     start = dict(start or {})
+    series = [str(v) for v in pd.unique(frame[color])]
     spec = {
         "title": title,
         "x": {"field": x, "title": x if x_title is None else x_title},
         "y": {"field": y, "title": y if y_title is None else y_title},
-        "series": {"field": color, "values": [str(v) for v in pd.unique(frame[color])]},
+        "series": {"field": color, "values": series,
+                   "colors": [PALETTE[k % len(PALETTE)] for k in range(len(series))]},
         "panels": ({"field": column, "values": [str(v) for v in pd.unique(frame[column])]}
                    if column else None),
         "controls": [_control(name, frame[name], label, start.pop(name, None))
@@ -209,7 +212,7 @@ class Explorable:
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
         for ax, panel in zip(axes[0], panels):
             shown = rows if panel is None else rows[rows[spec["panels"]["field"]] == panel]
-            for colour, series in zip(PALETTE, spec["series"]["values"]):
+            for colour, series in zip(spec["series"]["colors"], spec["series"]["values"]):
                 line = shown[shown[spec["series"]["field"]] == series]
                 ax.plot(line[spec["x"]["field"]], line[spec["y"]["field"]], color=colour, label=series)
             ax.set(xlabel=spec["x"]["title"], ylabel=spec["y"]["title"], title=panel or "")

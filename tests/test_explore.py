@@ -84,7 +84,8 @@ def test_panels_and_series_keep_the_tables_order():
     table = pd.concat([_table().assign(quantity="loss"), _table().assign(quantity="gradient")])
     spec = _figure(table, column="quantity").spec
     assert spec["panels"] == {"field": "quantity", "values": ["loss", "gradient"]}
-    assert spec["series"] == {"field": "series", "values": ["focal", "BCE"]}
+    assert spec["series"] == {"field": "series", "values": ["focal", "BCE"],
+                              "colors": list(explore.PALETTE[:2])}
 
 
 @pytest.mark.parametrize("change, error, message", [
@@ -122,6 +123,7 @@ def test_the_static_figure_draws_the_first_setting():
     (ax,) = figure.axes
     focal, bce = ax.get_lines()
     assert focal.get_label() == "focal" and list(focal.get_ydata()) == list(bce.get_ydata())  # γ = 0: focal = BCE
+    assert [focal.get_color(), bce.get_color()] == list(explore.PALETTE[:2])  # the website's colours
     assert "γ = 0.0" in figure._suptitle.get_text()
     plt.close(figure)
 
